@@ -1,0 +1,37 @@
+# liaison: `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test test-fast lint typecheck demo bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "liaison needs Python 3.11 or newer"'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install liaison with its dev extras
+
+test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff lint and format check, mypy strict on crypto/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy crypto
+
+demo: $(STAMP) ## Run the end-to-end demonstration
+	$(BIN)/python -m bench.demo
+
+bench: $(STAMP) ## Print throughput figures and ratios against the bare primitives
+	$(BIN)/python -m bench.crypto_bench
+
+clean: ## Remove the environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

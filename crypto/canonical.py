@@ -1,0 +1,153 @@
+"""Canonical JSON (RFC 8785, JCS) and the strict parser for everything that is signed.
+
+``canonicalize`` produces the exact bytes that are signed, hashed or bound into HPKE ``info``.
+It delegates to the ``rfc8785`` package, which passes every reference vector of the RFC (the
+standard library's ``json.dumps(sort_keys=True)`` does not: number formatting and the UTF-16 key
+order of characters outside the BMP differ).
+
+``parse_strict`` is the only way signed JSON enters this package. Python's ``json`` module silently
+keeps the last of duplicate keys and accepts ``NaN``/``Infinity``; a signature over one reading of
+the bytes while the code acts on another is the classic canonicalisation attack, so both are
+refused, as are input over a size limit, nesting deeper than a set limit, lone surrogates and
+integers outside the IEEE-754 exact range (which JCS cannot reproduce).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import rfc8785
+
+from crypto.errors import InputTooLarge, MalformedInput
+
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 64
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+JSONValue = Any
+"""A value of dict, list, str, int, float, bool and None (kept as Any for readability)."""
+
+
+def canonicalize(value: JSONValue) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
+
+    Raises:
+        MalformedInput: the value holds something JCS cannot express (NaN, an integer beyond 2**53,
+            a non-string key, an unsupported type).
+    """
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise MalformedInput(f"value cannot be canonicalised (RFC 8785): {exc}") from exc
+
+
+def _refuse_constant(name: str) -> None:
+    raise MalformedInput(f"JSON constant {name} is not allowed")
+
+
+def _pairs_without_duplicates(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
+    result: dict[str, JSONValue] = {}
+    for key, value in pairs:
+        if key in result:
+            raise MalformedInput(f"duplicate key {key!r} in JSON object")
+        result[key] = value
+    return result
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > _MAX_SAFE_INTEGER:
+        raise MalformedInput(f"integer {text[:32]} is outside the exact IEEE-754 range")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise MalformedInput(f"number {text[:32]} overflows a double")
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_tree(value: JSONValue, max_depth: int, check_strings: bool) -> None:
+    """One iterative walk: refuse nesting deeper than ``max_depth`` and, when the text held a
+    surrogate escape, lone surrogates (``"\\ud800"``), which have no UTF-8 and so no canonical
+    form. Iterative, so hostile depth cannot exhaust the Python stack here."""
+    stack: list[tuple[JSONValue, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                raise MalformedInput(f"JSON nesting deeper than {max_depth} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif check_strings and isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise MalformedInput("JSON string holds a lone surrogate") from exc
+
+
+def parse_strict(
+    data: bytes | str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> JSONValue:
+    """Parse JSON text, refusing anything whose meaning could be ambiguous.
+
+    Raises:
+        InputTooLarge: more than ``max_bytes`` bytes.
+        MalformedInput: invalid UTF-8 or JSON, a duplicate object key, NaN or Infinity, nesting
+            deeper than ``max_depth``, an integer beyond 2**53 - 1, or a lone surrogate.
+    """
+    if len(data) > max_bytes:
+        raise InputTooLarge(f"JSON input of {len(data)} bytes exceeds the limit of {max_bytes}")
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedInput(f"JSON input is not valid UTF-8: {exc.reason}") from exc
+    else:
+        text = data
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_pairs_without_duplicates,
+            parse_constant=_refuse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
+    except json.JSONDecodeError as exc:
+        raise MalformedInput(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except RecursionError as exc:
+        # The C scanner stops at the recursion limit, far deeper than any limit we set.
+        raise MalformedInput(f"JSON nesting deeper than {max_depth} levels") from exc
+    _check_tree(value, max_depth, check_strings=_SURROGATE_ESCAPE.search(text) is not None)
+    return value
+
+
+def parse_canonical(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> JSONValue:
+    """Parse ``data`` strictly and require it to be in RFC 8785 canonical form already.
+
+    Used for headers that are bound into signatures and HPKE ``info`` byte for byte: accepting only
+    the canonical spelling means there is exactly one byte string for each header.
+
+    Raises:
+        MalformedInput: as :func:`parse_strict`, or the bytes are not canonical.
+    """
+    value = parse_strict(data, max_bytes=max_bytes, max_depth=max_depth)
+    if canonicalize(value) != bytes(data):
+        raise MalformedInput("JSON is not in RFC 8785 canonical form")
+    return value
