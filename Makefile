@@ -28,7 +28,7 @@ lint: $(STAMP) ## ruff lint and format check, mypy strict on crypto/
 	$(BIN)/mypy crypto
 
 demo: $(STAMP) ## Run the end-to-end demonstration
-	$(BIN)/python -m bench.demo
+	$(BIN)/python -m demo.crypto_demo
 
 bench: $(STAMP) ## Print throughput figures and ratios against the bare primitives
 	$(BIN)/python -m bench.crypto_bench
