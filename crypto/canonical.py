@@ -35,11 +35,11 @@ def canonicalize(value: JSONValue) -> bytes:
 
     Raises:
         MalformedInput: the value holds something JCS cannot express (NaN, an integer beyond 2**53,
-            a non-string key, an unsupported type).
+            a non-string key, an unsupported type) or nests beyond the recursion limit.
     """
     try:
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise MalformedInput(f"value cannot be canonicalised (RFC 8785): {exc}") from exc
 
 
@@ -56,11 +56,23 @@ def _pairs_without_duplicates(pairs: list[tuple[str, JSONValue]]) -> dict[str, J
     return result
 
 
-def _parse_int(text: str) -> int:
+def _parse_int(text: str) -> int | float:
+    """Integers up to 2**53 - 1 stay ``int``. Larger ones are JSON numbers, that is IEEE-754
+    doubles (RFC 8785 section 3.2.2.3), and JCS writes large doubles as integer literals (1e16 as
+    ``10000000000000000``): such a literal is accepted as ``float`` only when it is exactly how JCS
+    writes that double, so each value has one spelling and no reader can take it for another
+    integer (``9007199254740993`` is refused: as a double it is ``9007199254740992``). More than 21
+    digits is never JCS output and is refused before conversion, which also keeps Python's
+    4300-digit limit from surfacing as a ValueError."""
+    if len(text.lstrip("-")) > 21:
+        raise MalformedInput(f"integer {text[:32]}... has too many digits")
     value = int(text)
-    if abs(value) > _MAX_SAFE_INTEGER:
-        raise MalformedInput(f"integer {text[:32]} is outside the exact IEEE-754 range")
-    return value
+    if abs(value) <= _MAX_SAFE_INTEGER:
+        return value
+    as_double = float(text)
+    if rfc8785.dumps(as_double) != text.encode("ascii"):
+        raise MalformedInput(f"integer {text} is not exactly representable as an IEEE-754 double")
+    return as_double
 
 
 def _parse_float(text: str) -> float:
@@ -105,8 +117,9 @@ def parse_strict(
         MalformedInput: invalid UTF-8 or JSON, a duplicate object key, NaN or Infinity, nesting
             deeper than ``max_depth``, an integer beyond 2**53 - 1, or a lone surrogate.
     """
-    if len(data) > max_bytes:
-        raise InputTooLarge(f"JSON input of {len(data)} bytes exceeds the limit of {max_bytes}")
+    size = len(data) if not isinstance(data, str) else len(data.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise InputTooLarge(f"JSON input of {size} bytes exceeds the limit of {max_bytes}")
     if isinstance(data, bytes | bytearray | memoryview):
         try:
             text = bytes(data).decode("utf-8")
