@@ -86,6 +86,8 @@ class NodeIdentity:
     node_id: str
     signing: SigningKey
     kem_keys: list[KemKey] = field(default_factory=list)
+    secrets: dict[str, bytes] = field(default_factory=dict)
+    """Named symmetric secrets kept under the same passphrase (e.g. the service's data key)."""
 
     @classmethod
     def generate(
@@ -158,6 +160,9 @@ class NodeIdentity:
                     "ed25519_seed": b64u_encode(ed_seed),
                     "ml_dsa_65_seed": b64u_encode(ml_seed),
                 },
+                "secrets": {
+                    name: b64u_encode(value) for name, value in sorted(self.secrets.items())
+                },
                 "kem_keys": [
                     {
                         "suite": k.suite.name,
@@ -187,7 +192,11 @@ class NodeIdentity:
                 )
                 for k in obj["kem_keys"]
             ]
-            return cls(check_node_id(obj["node_id"]), signing, kem_keys)
+            secrets = {
+                str(name): b64u_decode(value, field=f"secret {name}")
+                for name, value in obj.get("secrets", {}).items()
+            }
+            return cls(check_node_id(obj["node_id"]), signing, kem_keys, secrets)
         except (KeyError, TypeError) as exc:
             raise KeyFileError("key file content is damaged") from exc
 

@@ -32,7 +32,7 @@ def test_key_file_holds_no_plaintext_secret(tmp_path, iq):
     data = path.read_bytes()
     for seed in (*iq.signing.seeds(), iq.kem_keys[0].private.seed):
         assert seed not in data
-    assert b"IQ" not in data  # even the node id is inside the ciphertext
+    assert b'"node_id"' not in data  # even the node id is inside the ciphertext
 
 
 def test_default_kdf_is_memory_hard(tmp_path):
@@ -110,3 +110,12 @@ def test_rotation_keeps_old_keys_until_destroyed():
     assert identity.kem_key(old.kid) is old
     assert identity.destroy_kem_keys_before(NOW + 950) == [old.kid]
     assert [k.kid for k in identity.kem_keys] == [new.kid]
+
+
+def test_named_secrets_survive_the_key_file(tmp_path):
+    identity = NodeIdentity.generate("IQ", now=NOW)
+    identity.secrets["data-key"] = b"\x07" * 32
+    path = tmp_path / "identity.key"
+    save_identity(identity, path, "pass", FAST)
+    assert b"\x07" * 32 not in path.read_bytes()
+    assert load_identity(path, "pass").secrets == {"data-key": b"\x07" * 32}
