@@ -63,7 +63,9 @@ def main() -> int:
     say(f"     {len(report)} bytes of STIX 2.1 (TLP:AMBER) -> {len(sealed.data)} byte envelope")
     say()
 
-    opened = open_envelope(sealed.data, recipient=sy, senders={"IQ": iq_pinned.signing_key}, now=now)
+    opened = open_envelope(
+        sealed.data, recipient=sy, senders={"IQ": iq_pinned.signing_key}, now=now
+    )
     bundle = parse_strict(opened.body)
     names = [o.get("name") for o in bundle["objects"] if o.get("type") == "intrusion-set"]
     say(f"[SY] opened it: signatures by IQ verified, header intact; it reports {names[0]!r}")
