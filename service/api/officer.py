@@ -1,0 +1,120 @@
+"""Officer endpoints: log in, submit reports, follow their delivery, read the inbox."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from service import audit, reports, users
+from service.api.body import read_body
+from service.api.schemas import (
+    InboundDetail,
+    InboundSummary,
+    LoginRequest,
+    ReportDetail,
+    ReportSummary,
+    SubmitResponse,
+    TokenResponse,
+)
+from service.audit import Actor
+from service.deps import NodeDep, Officer, RemoteAddr
+from service.errors import ServiceError, Unauthenticated
+
+router = APIRouter(prefix="/api/v1", tags=["officer"])
+
+Page = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.post("/auth/login", response_model=TokenResponse)
+def login(body: LoginRequest, node: NodeDep, addr: RemoteAddr) -> TokenResponse:
+    """Exchange a username and password for a short-lived bearer token."""
+    with node.db.transaction() as session:
+        user = users.authenticate(session, node, body.username, body.password)
+        actor = Actor("user", body.username, user.role if user else None, addr)
+        outcome = audit.ALLOWED if user else audit.DENIED
+        audit.record(
+            session,
+            actor=actor,
+            action="auth.login",
+            outcome=outcome,
+            at=node.utcnow(),
+            reason=None if user else "wrong username or password",
+        )
+        if user is None:
+            session.commit()  # keep the failure count and the audit record
+    if user is None:
+        raise Unauthenticated("wrong username or password", code="login_failed")
+    token, ttl = node.tokens.issue(username=user.username, role=user.role, now=node.now())
+    return TokenResponse(access_token=token, expires_in=ttl, role=user.role)
+
+
+@router.post("/reports", response_model=SubmitResponse, status_code=201)
+async def submit_report(
+    request: Request,
+    node: NodeDep,
+    user: Officer,
+    addr: RemoteAddr,
+    to: Annotated[list[str], Query(description="partner node ids", min_length=1)],
+) -> SubmitResponse:
+    """Submit a STIX 2.1 bundle (the raw JSON body) for delivery to the partners in ``to``."""
+    data = await read_body(request, node.settings.max_report_bytes)
+
+    def work() -> SubmitResponse:
+        try:
+            validated = reports.validate(node, data)
+            with node.db.transaction() as session:
+                report = reports.submit(session, node, user, validated, to, addr)
+                answer = SubmitResponse(
+                    **ReportSummary.of(report).model_dump(), warnings=list(validated.warnings)
+                )
+        except ServiceError as exc:
+            with node.db.transaction() as session:
+                audit.record(
+                    session,
+                    actor=user.actor(addr),
+                    action="report.submit",
+                    outcome=audit.DENIED,
+                    at=node.utcnow(),
+                    reason=exc.diagnostics(),
+                )
+            raise
+        node.wakeup.ring()
+        return answer
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/reports", response_model=list[ReportSummary])
+def list_reports(node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0):
+    """Reports submitted on this node, newest first, with their delivery state per partner."""
+    with node.db.transaction() as session:
+        return [ReportSummary.of(r) for r in reports.list_own(session, limit, offset)]
+
+
+@router.get("/reports/{report_id}", response_model=ReportDetail)
+def show_report(report_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> ReportDetail:
+    with node.db.transaction() as session:
+        report = reports.get_own(session, report_id)
+        bundle = reports.read_own_body(node, report)
+        reports.record_read(session, node, user, "report", report.id, addr)
+        return ReportDetail(**ReportSummary.of(report).model_dump(), bundle=bundle)
+
+
+@router.get("/inbox", response_model=list[InboundSummary])
+def inbox(node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0):
+    """Reports received from partners, newest first."""
+    with node.db.transaction() as session:
+        return [InboundSummary.of(r) for r in reports.list_inbox(session, limit, offset)]
+
+
+@router.get("/inbox/{inbound_id}", response_model=InboundDetail)
+def show_inbound(inbound_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> InboundDetail:
+    """A received report, its partner's signatures re-verified from the stored signed message."""
+    with node.db.transaction() as session:
+        row = reports.get_inbound(session, inbound_id)
+        bundle = reports.read_inbound_body(node, row)
+        reports.record_read(session, node, user, "inbound", row.id, addr)
+        return InboundDetail(**InboundSummary.of(row).model_dump(), bundle=bundle)

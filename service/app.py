@@ -1,0 +1,63 @@
+"""The FastAPI application of a node."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from crypto.fingerprint import fingerprint
+from service import problems
+from service.api import admin, auditor, federation, officer
+from service.api.schemas import NodeInfo
+from service.node import Node
+
+
+def create_app(node: Node, *, run_worker: bool = False) -> FastAPI:
+    """Build the node's app; ``run_worker`` also runs the delivery worker while the app runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not run_worker:
+            yield
+            return
+        from service.delivery import start_worker
+
+        thread, stop = start_worker(node)
+        try:
+            yield
+        finally:
+            stop.set()
+            node.wakeup.ring()
+            thread.join(timeout=10)
+
+    app = FastAPI(
+        title=f"liaison node {node.node_id}",
+        version="1",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.node = node
+    problems.install(app)
+    for router in (officer.router, admin.router, auditor.router, federation.router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["node"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "node_id": node.node_id}
+
+    @app.get("/api/v1/node", response_model=NodeInfo, tags=["node"])
+    def node_info() -> NodeInfo:
+        public = node.identity.signing.public
+        return NodeInfo(
+            node_id=node.node_id,
+            name=node.settings.node_name,
+            fingerprint=fingerprint(public),
+            signing_key_id=public.key_id,
+            public_url=node.settings.public_url,
+        )
+
+    return app

@@ -1,0 +1,123 @@
+"""Creating a node's data dir, and opening a node from it.
+
+``init_node`` makes the data dir (mode 0700), generates the identity with its data key and token
+key, writes the encrypted key file (0600) and ``node.toml``, and migrates the database.
+``open_node`` unlocks the key file with the passphrase and returns a ready :class:`Node`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from crypto.keys import KdfParams, NodeIdentity, load_identity, save_identity
+from service import migrate, users
+from service.atrest import SECRET_NAME as DATA_KEY_NAME
+from service.atrest import DataKey
+from service.audit import Actor
+from service.auth import TOKEN_SECRET_NAME, PasswordPolicy
+from service.config import CONFIG_FILE, KEY_FILE, Settings, load_settings, write_config
+from service.db import Database
+from service.errors import Conflict
+from service.models import NodeState
+from service.node import KEY_SERIAL, Clock, Node
+
+
+def init_node(
+    data_dir: Path,
+    *,
+    node_id: str,
+    passphrase: str,
+    public_url: str,
+    name: str = "",
+    listen_host: str = "127.0.0.1",
+    listen_port: int = 8600,
+    database_url: str | None = None,
+    kdf: KdfParams | None = None,
+    now: int,
+) -> Settings:
+    """Create a new node in ``data_dir`` (which must be empty or absent).
+
+    Raises:
+        Conflict: the directory already holds a node.
+        KeyFileError: an empty passphrase.
+    """
+    data_dir = Path(data_dir)
+    if (data_dir / KEY_FILE).exists() or (data_dir / CONFIG_FILE).exists():
+        raise Conflict(f"{data_dir} already holds a liaison node")
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    values: dict[str, Any] = {
+        "node_id": node_id,
+        "node_name": name,
+        "public_url": public_url,
+        "listen_host": listen_host,
+        "listen_port": listen_port,
+    }
+    if database_url:
+        values["database_url"] = database_url
+    settings = load_settings(data_dir, **values)  # validates before anything is written
+    identity = NodeIdentity.generate(node_id, now=now)
+    identity.secrets[DATA_KEY_NAME] = DataKey.generate()
+    identity.secrets[TOKEN_SECRET_NAME] = os.urandom(32)
+    save_identity(identity, settings.key_file, passphrase, kdf)
+    write_config(data_dir / CONFIG_FILE, values)
+    migrate.upgrade(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.transaction() as session:
+            if session.get(NodeState, KEY_SERIAL) is None:
+                session.add(NodeState(name=KEY_SERIAL, value="1"))
+    finally:
+        db.dispose()
+    return settings
+
+
+def open_node(
+    settings: Settings,
+    passphrase: str,
+    *,
+    clock: Clock | None = None,
+    password_policy: PasswordPolicy | None = None,
+    migrate_database: bool = True,
+    **node_kwargs: Any,
+) -> Node:
+    """Unlock the key file and connect to the database.
+
+    Raises:
+        KeyFileError: wrong passphrase or an unsafe key file.
+    """
+    identity = load_identity(settings.key_file, passphrase)
+    if identity.node_id != settings.node_id:
+        raise Conflict(f"key file is for {identity.node_id}, settings say {settings.node_id}")
+    if migrate_database:
+        migrate.upgrade(settings.sqlalchemy_url)
+    extra: dict[str, Any] = dict(node_kwargs)
+    if clock is not None:
+        extra["clock"] = clock
+    if password_policy is not None:
+        extra["password_policy"] = password_policy
+    return Node(settings=settings, db=Database(settings.sqlalchemy_url), identity=identity, **extra)
+
+
+def add_local_user(node: Node, *, username: str, role: str, password: str) -> None:
+    """Create a user from the node's own console (the first admin has nobody to log in as)."""
+    with node.db.transaction() as session:
+        users.create_user(
+            session,
+            node,
+            username=username,
+            role=role,
+            password=password,
+            actor=Actor("system", "console"),
+        )
+
+
+def has_users(node: Node) -> bool:
+    from service.models import User
+
+    with node.db.transaction() as session:
+        return session.scalar(select(User.id).limit(1)) is not None

@@ -1,0 +1,125 @@
+"""Node settings: one object, built at start-up from the data dir's ``node.toml`` and ``LIAISON_*``.
+
+Precedence, highest first: explicit arguments (from the CLI), ``LIAISON_*`` environment variables,
+``<data dir>/node.toml``, defaults. ``LIAISON_DATABASE_URL`` selects PostgreSQL
+(``postgresql+psycopg://...``) instead of the embedded SQLite default in the data dir.
+
+Secrets are not settings: the passphrase that unlocks the key file comes from
+``LIAISON_PASSPHRASE``, ``--passphrase-stdin`` or a prompt, and is never written to disk.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from crypto.keydoc import check_node_id
+
+CONFIG_FILE = "node.toml"
+KEY_FILE = "identity.key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIAISON_", extra="forbid", frozen=True)
+
+    data_dir: Path
+    node_id: str
+    node_name: str = ""
+    public_url: str = Field(description="origin partners use to reach this node (and sign for)")
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8600
+    database_url: str | None = None
+
+    token_ttl: int = Field(900, ge=60, le=86400, description="officer token lifetime, seconds")
+    max_report_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    max_envelope_bytes: int = Field(8 * 1024 * 1024, ge=16 * 1024)
+    envelope_lifetime: int = Field(7 * 24 * 3600, ge=60)
+    clock_skew: int = Field(120, ge=0, le=3600)
+    request_max_age: int = Field(300, ge=10, le=3600)
+    delivery_idle_seconds: float = Field(2.0, gt=0)
+    delivery_timeout: float = Field(30.0, gt=0)
+    login_failures_before_delay: int = Field(5, ge=1)
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id(cls, value: str) -> str:
+        return check_node_id(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError("public_url must be an http(s) origin, optionally with a path")
+        return value.rstrip("/")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'liaison.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / KEY_FILE
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFile(settings_cls, init_settings))
+
+
+class _TomlFile(PydanticBaseSettingsSource):
+    """Reads ``node.toml`` from the data dir given by argument or ``LIAISON_DATA_DIR``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._init = init
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        data_dir = self._init().get("data_dir") or os.environ.get("LIAISON_DATA_DIR")
+        if not data_dir:
+            return {}
+        path = Path(data_dir) / CONFIG_FILE
+        if not path.exists():
+            return {}
+        with path.open("rb") as fh:
+            values = tomllib.load(fh)
+        values.setdefault("data_dir", str(data_dir))
+        return values
+
+
+def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings for the node whose data dir is ``data_dir`` (or ``LIAISON_DATA_DIR``).
+
+    Raises:
+        pydantic.ValidationError: missing or invalid settings (the CLI prints its message).
+    """
+    if data_dir is not None:
+        overrides["data_dir"] = Path(data_dir)
+    return Settings(**overrides)
+
+
+def write_config(path: Path, values: dict[str, Any]) -> None:
+    """Write ``node.toml`` (flat keys of strings, integers and floats only)."""
+    lines = ["# liaison node configuration; LIAISON_* environment variables override it", ""]
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise TypeError(f"unsupported config value for {key}")
+        if isinstance(value, str):
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{key} = "{escaped}"')
+        else:
+            lines.append(f"{key} = {value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

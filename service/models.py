@@ -1,0 +1,212 @@
+"""The node's tables (SQLAlchemy 2, typed). Every change is an Alembic revision in ``migrations/``.
+
+Unique constraints are the guards against duplicates (message ids, request nonces, sequence
+numbers), so a race between two workers is settled by the database, not by a check in Python.
+Report content is never stored in clear: ``reports.body_ct`` and ``inbound.signed_ct`` are
+encrypted with the node data key (``service.atrest``); ``inbound.envelope`` is the envelope exactly
+as received (itself HPKE-encrypted), kept so its signatures can be re-verified later.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+Timestamp = UTCDateTime()
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Partner(Base):
+    """A partner node, pinned by the fingerprint of its signing keys."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    endpoint: Mapped[str] = mapped_column(String(500))
+    fingerprint: Mapped[str] = mapped_column(String(80))
+    signing_key_id: Mapped[str] = mapped_column(String(40))
+    ed25519_key: Mapped[bytes] = mapped_column(LargeBinary)
+    ml_dsa_65_key: Mapped[bytes] = mapped_column(LargeBinary)
+    key_document: Mapped[bytes] = mapped_column(LargeBinary)
+    key_serial: Mapped[int] = mapped_column(BigInteger)
+    next_seq: Mapped[int] = mapped_column(BigInteger, default=1)
+    added_at: Mapped[datetime] = mapped_column(Timestamp)
+    keys_fetched_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Report(Base):
+    """A report an officer of this node submitted."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    bundle_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    tlp: Mapped[str] = mapped_column(String(20))
+    object_count: Mapped[int] = mapped_column(Integer)
+    object_types: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="report", order_by="Delivery.id", lazy="selectin"
+    )
+    submitter: Mapped[User] = relationship(lazy="joined")
+
+
+class Delivery(Base):
+    """One report addressed to one partner: the durable delivery job and its outcome."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "seq"),
+        UniqueConstraint("report_id", "partner_id"),
+        Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp)
+    envelope: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    envelope_sha256: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+    report: Mapped[Report] = relationship(back_populates="deliveries")
+    partner: Mapped[Partner] = relationship(lazy="joined")
+
+
+class Inbound(Base):
+    """A report received from a partner, stored once per (sender, message id)."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "message_id"),
+        UniqueConstraint("partner_id", "seq"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    message_id: Mapped[str] = mapped_column(String(128))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    content_type: Mapped[str] = mapped_column(String(200))
+    bundle_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    tlp: Mapped[str] = mapped_column(String(20))
+    object_count: Mapped[int] = mapped_column(Integer)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    envelope_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+
+    partner: Mapped[Partner] = relationship(lazy="joined")
+
+
+class Nonce(Base):
+    """RFC 9421 request nonces seen, kept until the request could no longer be fresh."""
+
+    __tablename__ = "nonces"
+
+    keyid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class AuditEvent(Base):
+    """Who did what to which object, when, from where, with what outcome. Never report content."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    object_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class NodeState(Base):
+    """Small named values the node keeps (e.g. the serial of its key document)."""
+
+    __tablename__ = "node_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,94 @@
+"""The running node: settings, database, keys and clock, built once and handed to everything.
+
+Nothing here is a module-level global: tests build two ``Node`` objects side by side, each with its
+own data dir, database and clock, and run them in one process.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+from crypto.keys import NodeIdentity
+from service.atrest import SECRET_NAME as DATA_KEY_NAME
+from service.atrest import DataKey
+from service.auth import TOKEN_SECRET_NAME, PasswordPolicy, TokenIssuer, hash_password
+from service.config import Settings
+from service.db import Database
+from service.partners import PartnerDirectory
+
+Clock = Callable[[], float]
+KEY_SERIAL = "key_document_serial"
+
+
+class Wakeup:
+    """A thread-safe doorbell: submissions ring it so the delivery worker starts at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float) -> bool:
+        rang = self._event.wait(timeout)
+        self._event.clear()
+        return rang
+
+
+@dataclass
+class Node:
+    settings: Settings
+    db: Database
+    identity: NodeIdentity
+    clock: Clock = time.time
+    password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
+    wakeup: Wakeup = field(default_factory=Wakeup)
+    http_client: Callable[[], httpx.AsyncClient] | None = None
+    """Makes the client used to reach partners; tests inject in-process transports here."""
+
+    def __post_init__(self) -> None:
+        self.data_key = DataKey(self.identity.secrets[DATA_KEY_NAME])
+        self.partners = PartnerDirectory()
+        if self.http_client is None:
+            timeout = self.settings.delivery_timeout
+            self.http_client = lambda: httpx.AsyncClient(timeout=timeout)
+        self.tokens = TokenIssuer(
+            node_id=self.identity.node_id,
+            key_seed=self.identity.secrets[TOKEN_SECRET_NAME],
+            ttl=self.settings.token_ttl,
+        )
+
+    @functools.cached_property
+    def dummy_password_hash(self) -> str:
+        return hash_password(os.urandom(16).hex(), self.password_policy)
+
+    @functools.cached_property
+    def key_document(self) -> bytes:
+        """The signed key document this node serves; its serial lives in ``node_state``."""
+        from service.models import NodeState
+
+        with self.db.transaction() as session:
+            state = session.get(NodeState, KEY_SERIAL)
+            serial = int(state.value) if state else 1
+        return self.identity.key_document(
+            endpoint=self.settings.public_url, serial=serial, now=self.now()
+        )
+
+    @property
+    def node_id(self) -> str:
+        return self.identity.node_id
+
+    def now(self) -> int:
+        """Unix seconds from the node's clock (injected in tests)."""
+        return int(self.clock())
+
+    def utcnow(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
