@@ -43,17 +43,28 @@ class Clock:
 
 
 class Network(httpx.AsyncBaseTransport):
-    """Routes requests by host to in-process apps; ``down`` hosts raise ConnectError."""
+    """Routes requests by host to in-process apps, records what passes, and fails on demand.
+
+    ``down`` hosts refuse connections; for ``cut_after_request`` hosts the request reaches the
+    app and is processed, then the connection drops before the answer arrives.
+    """
 
     def __init__(self) -> None:
         self.apps: dict[str, httpx.ASGITransport] = {}
         self.down: set[str] = set()
+        self.cut_after_request: set[str] = set()
+        self.sent: list[httpx.Request] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         if host in self.down or host not in self.apps:
             raise httpx.ConnectError(f"{host} unreachable", request=request)
-        return await self.apps[host].handle_async_request(request)
+        await request.aread()
+        self.sent.append(request)
+        response = await self.apps[host].handle_async_request(request)
+        if host in self.cut_after_request:
+            raise httpx.ReadError("connection reset after the request was sent", request=request)
+        return response
 
 
 @dataclass
