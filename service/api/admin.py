@@ -39,7 +39,9 @@ def list_partners(node: NodeDep, admin: Admin) -> list[PartnerOut]:
 
 
 @router.post("/partners", response_model=PartnerOut, status_code=201)
-async def add_partner(body: PartnerCreate, node: NodeDep, admin: Admin, addr: RemoteAddr):
+async def add_partner(
+    body: PartnerCreate, node: NodeDep, admin: Admin, addr: RemoteAddr
+) -> PartnerOut:
     """Fetch the partner's key document from ``url`` and pin it if ``fingerprint`` matches."""
     assert node.http_client is not None
     async with node.http_client() as client:

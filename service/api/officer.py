@@ -88,7 +88,9 @@ async def submit_report(
 
 
 @router.get("/reports", response_model=list[ReportSummary])
-def list_reports(node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0):
+def list_reports(
+    node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0
+) -> list[ReportSummary]:
     """Reports submitted on this node, newest first, with their delivery state per partner."""
     with node.db.transaction() as session:
         return [ReportSummary.of(r) for r in reports.list_own(session, limit, offset)]
@@ -104,7 +106,9 @@ def show_report(report_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) 
 
 
 @router.get("/inbox", response_model=list[InboundSummary])
-def inbox(node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0):
+def inbox(
+    node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0
+) -> list[InboundSummary]:
     """Reports received from partners, newest first."""
     with node.db.transaction() as session:
         return [InboundSummary.of(r) for r in reports.list_inbox(session, limit, offset)]

@@ -35,9 +35,11 @@ def _events(node, action: str) -> list[AuditEvent]:
 async def _submit(node, headers, body: bytes, to="SY"):
     async with node.client() as c:
         return await c.post(
-            "/api/v1/reports", params={"to": to}, content=body,
+            "/api/v1/reports",
+            params={"to": to},
+            content=body,
             headers={**headers, "content-type": "application/stix+json"},
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize(
@@ -65,7 +67,7 @@ async def test_roles_are_enforced_and_denials_recorded(pinned, role, method, pat
 
 
 async def test_auditor_reads_metadata_never_report_content(pinned):
-    iq, sy = pinned
+    iq, _sy = pinned
     officer = await iq.login("officer")
     report = (await _submit(iq, officer, (REPORTS / "iq-cell-wadi7.json").read_bytes())).json()
     auditor = await iq.login("auditor")
@@ -91,9 +93,15 @@ async def test_no_token_and_garbage_token_are_refused(pinned):
 def _claims(node, **overrides):
     now = node.node.now()
     claims = {
-        "iss": node.node_id, "aud": f"liaison:{node.node_id}:api", "sub": "auditor",
-        "role": "admin", "iat": now, "nbf": now, "exp": now + 600, "jti": "x" * 32,
-    }  # fmt: skip
+        "iss": node.node_id,
+        "aud": f"liaison:{node.node_id}:api",
+        "sub": "auditor",
+        "role": "admin",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "jti": "x" * 32,
+    }
     claims.update(overrides)
     return claims
 
@@ -125,7 +133,8 @@ async def test_token_role_edited_by_its_holder_is_refused(pinned):
     edited = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
     async with iq.client() as c:
         r = await c.get(
-            "/api/v1/admin/users", headers={"Authorization": f"Bearer {header}.{edited}.{signature}"}
+            "/api/v1/admin/users",
+            headers={"Authorization": f"Bearer {header}.{edited}.{signature}"},
         )
     _is_problem(r, 401)
 
@@ -171,7 +180,9 @@ async def test_unmarked_and_malformed_stix_get_422_with_the_validators_messages(
     unmarked = json.loads((REPORTS / "iq-cell-wadi7.json").read_bytes())
     for obj in unmarked["objects"]:
         obj.pop("object_marking_refs", None)
-    body = _is_problem(await _submit(iq, officer, json.dumps(unmarked).encode()), 422, "tlp_missing")
+    body = _is_problem(
+        await _submit(iq, officer, json.dumps(unmarked).encode()), 422, "tlp_missing"
+    )
     assert body["errors"]
     broken = json.loads((REPORTS / "iq-cell-wadi7.json").read_bytes())
     del broken["objects"][3]["pattern"]

@@ -53,9 +53,7 @@ async def _captured_delivery(iq, sy):
 
 
 async def _post(sy, headers, body):
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sy.app), base_url=sy.url
-    ) as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sy.app), base_url=sy.url) as c:
         return await c.post(ENVELOPES, headers=headers, content=body)
 
 
@@ -143,9 +141,11 @@ async def test_request_for_another_target_is_refused(pinned):
     iq, sy = pinned
     captured = await _captured_delivery(iq, sy)
     parts = httpsig.HttpRequestParts(
-        "POST", "http://elsewhere.test" + ENVELOPES, {"content-type": ENVELOPE_MEDIA_TYPE},
+        "POST",
+        "http://elsewhere.test" + ENVELOPES,
+        {"content-type": ENVELOPE_MEDIA_TYPE},
         captured.content,
-    )  # fmt: skip
+    )
     identity = iq.node.identity
     headers = httpsig.sign_request(
         parts, key=identity.signing, keyid=identity.signing.public.key_id, now=sy.node.now()
@@ -169,9 +169,12 @@ async def test_envelope_relayed_by_another_partner_is_refused(pinned, tmp_path, 
                 r = await c.post(
                     "/api/v1/admin/partners",
                     headers=admin,
-                    json={"node_id": "JO", "url": jo.url,
-                          "fingerprint": fingerprint(jo.node.identity.signing.public)},
-                )  # fmt: skip
+                    json={
+                        "node_id": "JO",
+                        "url": jo.url,
+                        "fingerprint": fingerprint(jo.node.identity.signing.public),
+                    },
+                )
                 assert r.status_code == 201, r.text
             parts = httpsig.HttpRequestParts(
                 "POST", sy.url + ENVELOPES, {"content-type": ENVELOPE_MEDIA_TYPE}, captured.content
@@ -215,7 +218,7 @@ async def test_lost_receipt_is_recovered_without_a_second_copy(pinned):
 
 
 async def test_refusal_reasons_reach_the_audit_log_but_not_the_peer(pinned):
-    iq, sy = pinned
+    _iq, sy = pinned
     response = await _post(sy, {"content-type": ENVELOPE_MEDIA_TYPE}, b"garbage")
     _assert_rejected(response)
     assert "garbage" not in response.text
@@ -223,7 +226,7 @@ async def test_refusal_reasons_reach_the_audit_log_but_not_the_peer(pinned):
 
 
 async def test_wrong_media_type_is_a_problem(pinned):
-    iq, sy = pinned
+    _iq, sy = pinned
     response = await _post(sy, {"content-type": "application/json"}, b"{}")
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
