@@ -1,17 +1,17 @@
 """Receiving from partners: authenticate the request, open the envelope, store it once, sign a
 receipt.
 
-Steps, in order (docs/protocol.md sections 3-5):
+Steps F1-F5 of docs/protocol.md section 6, in order:
 
-1. The request's RFC 9421 signature is verified (S1-S8) against the pinned partner whose signing
-   key id it names; the nonce is remembered in the same transaction as what the request causes.
-2. The envelope's sender must be that partner: a partner cannot relay another node's envelope.
-3. A message id already stored for that partner is answered with the stored receipt when the
-   envelope is byte-for-byte the same (a retry after a lost receipt), and refused otherwise.
-4. The envelope is opened and verified (R1-R11) and its STIX content validated.
-5. The envelope exactly as received and the signed message (encrypted at rest) are stored with the
-   receipt and an audit record, in one transaction. The unique constraint on (partner, message id)
-   settles concurrent duplicates.
+F1. The request's RFC 9421 signature is verified (S1-S8) against the pinned partner whose signing
+    key id it names; the nonce is remembered in the same transaction as what the request causes.
+F2. The envelope's sender must be that partner: a partner cannot relay another node's envelope.
+F3. A message id already stored for that partner is answered with the stored receipt when the
+    envelope is byte-for-byte the same (a retry after a lost receipt), and refused otherwise.
+F4. The envelope is opened and verified (R1-R11) and its STIX content validated.
+F5. The envelope exactly as received and the signed message (encrypted at rest) are stored with
+    the receipt and an audit record, in one transaction. The unique constraint on (partner,
+    message id) settles concurrent duplicates.
 
 Every verification failure answers the peer ``401 rejected`` and records the precise reason.
 """
@@ -63,7 +63,7 @@ class DatabaseNonceStore:
 def authenticate_partner(
     session: Session, node: Node, request: httpsig.HttpRequestParts
 ) -> Partner:
-    """Verify a partner's signed request (docs/protocol.md S1-S8) and return the partner.
+    """F1: verify a partner's signed request (docs/protocol.md S1-S8); return the partner.
 
     Raises:
         CryptoError: any verification failure, including a replayed nonce.
@@ -96,7 +96,7 @@ class Acceptance:
 
 
 def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> Acceptance:
-    """Store a partner's envelope once and return the signed receipt (steps 2-5 above).
+    """Store a partner's envelope once and return the signed receipt (F2-F5).
 
     Raises:
         CryptoError: the envelope fails R1-R11 or names another sender.
@@ -104,9 +104,11 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
         Unprocessable: the content is not valid, TLP-marked STIX.
     """
     header, _ = parse_header(envelope, max_bytes=node.settings.max_envelope_bytes)
+    # F2
     if header.sender != partner.node_id:
         raise UnknownKey(f"envelope sender {header.sender} is not the requesting partner")
     digest = hashlib.sha256(envelope).digest()
+    # F3
     existing = session.scalar(
         select(Inbound).where(
             Inbound.partner_id == partner.id, Inbound.message_id == header.message_id
@@ -116,6 +118,7 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
         if hmac.compare_digest(existing.envelope_sha256, digest):
             return Acceptance(existing.receipt, duplicate=True, inbound_id=existing.id)
         raise Conflict(f"message {header.message_id} was already received with other content")
+    # F4
     verified = open_envelope(
         envelope,
         recipient=node.identity,
@@ -128,6 +131,7 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
         report = stix.validate_report(verified.body, max_bytes=node.settings.max_envelope_bytes)
     except stix.StixError as exc:
         raise Unprocessable(exc.detail, code=exc.code, errors=exc.messages) from exc
+    # F5
     now = node.utcnow()
     receipt = issue_receipt(
         key=node.identity.signing,
