@@ -212,10 +212,10 @@ def sign_message(key: SigningKey, header: EnvelopeHeader, body: bytes) -> bytes:
     return SIGNED_MAGIC + tbs + signature.ed25519 + signature.ml_dsa_65
 
 
-def verify_signed_message(signed: bytes, sender_key: VerifyKey) -> tuple[EnvelopeHeader, bytes]:
-    """Check a stored signed message again (e.g. years later, without any decryption key).
+def _check_signed(signed: bytes, sender_key: VerifyKey) -> tuple[bytes, bytes]:
+    """Check the framing and both signatures of a signed message (steps R9 and R11).
 
-    Returns the header and body. Steps R9 and R11 of docs/protocol.md.
+    Returns the header bytes (not parsed) and the body.
 
     Raises:
         MalformedInput: the framing is wrong.
@@ -239,6 +239,19 @@ def verify_signed_message(signed: bytes, sender_key: VerifyKey) -> tuple[Envelop
         ml_dsa_65=signed[body_end + ED25519_SIGNATURE_BYTES :],
     )
     sender_key.verify(PURPOSE, signed[len(SIGNED_MAGIC) : body_end], signature)
+    return header_raw, body
+
+
+def verify_signed_message(signed: bytes, sender_key: VerifyKey) -> tuple[EnvelopeHeader, bytes]:
+    """Check a stored signed message again (e.g. years later, without any decryption key).
+
+    Returns the header and body. Steps R9 and R11 of docs/protocol.md.
+
+    Raises:
+        MalformedInput: the framing is wrong.
+        SignatureInvalid: either signature fails.
+    """
+    header_raw, body = _check_signed(signed, sender_key)
     return EnvelopeHeader.parse(header_raw), body
 
 
@@ -363,15 +376,16 @@ def open_envelope(
         raise NotFresh("envelope lifetime exceeds the maximum")
     # R8: HPKE open, with the clear header bound through info.
     signed = kem.private.open(kem.suite, sealed, header.info)
-    # R9: framing of the signed message (in verify_signed_message), R10: same header inside.
+    # R9: framing of the signed message (in _check_signed), R10: same header inside.
     if not signed.startswith(SIGNED_MAGIC) or len(signed) < len(SIGNED_MAGIC) + 2:
         raise MalformedInput("decrypted payload is not a signed message")
     (inner_len,) = struct.unpack_from(">H", signed, len(SIGNED_MAGIC))
     inner_header = signed[len(SIGNED_MAGIC) + 2 : len(SIGNED_MAGIC) + 2 + inner_len]
     if inner_header != header.raw:
         raise HeaderMismatch("signed header differs from the clear header")
-    # R11: both signatures by the pinned sender keys.
-    _, body = verify_signed_message(signed, sender_key)
+    # R11: both signatures by the pinned sender keys. The inner header equals the clear one, which
+    # parse_header already parsed and checked, so it is not parsed a second time.
+    _, body = _check_signed(signed, sender_key)
     return VerifiedEnvelope(
         header=header, body=body, signed_message=signed, digest=envelope_digest(unverified)
     )

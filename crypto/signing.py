@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA65PublicKey
 
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.errors import MalformedInput, SignatureInvalid
@@ -78,17 +80,47 @@ class VerifyKey:
 
     ed25519: bytes
     ml_dsa_65: bytes
+    # Derived from the bytes above once, when the key is made (verify and key_id run on every
+    # envelope): not part of the constructor, equality, hash or repr, so two VerifyKeys are equal
+    # exactly when their bytes are.
+    _ed25519_key: Ed25519PublicKey = field(init=False, repr=False, compare=False)
+    _ml_dsa_key: MLDSA65PublicKey = field(init=False, repr=False, compare=False)
+    _identity_digest: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.ed25519) != ED25519_PUBLIC_BYTES:
             raise MalformedInput("ed25519 public key must be 32 bytes")
         if len(self.ml_dsa_65) != ML_DSA_65_PUBLIC_BYTES:
             raise MalformedInput(f"ml-dsa-65 public key must be {ML_DSA_65_PUBLIC_BYTES} bytes")
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            ed_key = Ed25519PublicKey.from_public_bytes(self.ed25519)
+        except ValueError as exc:
+            raise MalformedInput(f"invalid ed25519 public key: {exc}") from exc
+        try:
+            ml_key = MLDSA65PublicKey.from_public_bytes(self.ml_dsa_65)
+        except ValueError as exc:
+            raise MalformedInput(f"invalid ml-dsa-65 public key: {exc}") from exc
+        object.__setattr__(self, "_ed25519_key", ed_key)
+        object.__setattr__(self, "_ml_dsa_key", ml_key)
+        digest = hashlib.sha512(b"liaison/v1/identity\x00" + self.ed25519 + self.ml_dsa_65).digest()
+        object.__setattr__(self, "_identity_digest", digest)
+
+    # Pickle and copy carry the bytes only (key objects do not pickle) and load the keys again.
+    def __getstate__(self) -> tuple[bytes, bytes]:
+        return self.ed25519, self.ml_dsa_65
+
+    def __setstate__(self, state: tuple[bytes, bytes]) -> None:
+        object.__setattr__(self, "ed25519", state[0])
+        object.__setattr__(self, "ml_dsa_65", state[1])
+        self._load()
 
     @property
     def identity_digest(self) -> bytes:
         """SHA-512 over both public keys: the root of the fingerprint and the key id."""
-        return hashlib.sha512(b"liaison/v1/identity\x00" + self.ed25519 + self.ml_dsa_65).digest()
+        return self._identity_digest
 
     @property
     def key_id(self) -> str:
@@ -103,15 +135,11 @@ class VerifyKey:
         """
         context = _context(purpose)
         try:
-            ed25519.Ed25519PublicKey.from_public_bytes(self.ed25519).verify(
-                signature.ed25519, context + b"\x00" + message
-            )
+            self._ed25519_key.verify(signature.ed25519, context + b"\x00" + message)
         except InvalidSignature as exc:
             raise SignatureInvalid(f"ed25519 signature does not verify ({purpose})") from exc
         try:
-            mldsa.MLDSA65PublicKey.from_public_bytes(self.ml_dsa_65).verify(
-                signature.ml_dsa_65, message, context
-            )
+            self._ml_dsa_key.verify(signature.ml_dsa_65, message, context)
         except InvalidSignature as exc:
             raise SignatureInvalid(f"ml-dsa-65 signature does not verify ({purpose})") from exc
 

@@ -6,6 +6,7 @@ data): ``input/*.json`` must canonicalise to the bytes of ``output/*.json`` of t
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import struct
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto.canonical import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_DEPTH,
+    _is_flat_jcs_safe,
     canonicalize,
     parse_canonical,
     parse_strict,
@@ -316,3 +319,128 @@ def test_canonicalize_is_idempotent_through_parse(value: Any) -> None:
 def test_pretty_printed_json_canonicalises_to_the_same_bytes(value: Any) -> None:
     pretty = json.dumps(value, indent=2, ensure_ascii=True)
     assert canonicalize(parse_strict(pretty)) == canonicalize(value)
+
+
+# --- the fast path for flat objects --------------------------------------------------------------
+# canonicalize writes flat objects of ASCII keys and str / bool / None / safe-integer values with
+# the standard library; it must give exactly rfc8785's bytes, and refuse exactly what rfc8785 does.
+
+
+def _reference(value: Any) -> bytes | type[MalformedInput]:
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError):
+        return MalformedInput
+
+
+def _ours(value: Any) -> bytes | type[MalformedInput]:
+    try:
+        return canonicalize(value)
+    except MalformedInput:
+        return MalformedInput
+
+
+every_character = st.characters(exclude_categories=())  # controls, surrogates, non-BMP included
+ascii_keys = st.text(st.characters(max_codepoint=0x7F, exclude_categories=()), max_size=12)
+any_text = st.text(every_character, max_size=40)
+flat_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-MAX_SAFE, max_value=MAX_SAFE)
+    | st.sampled_from([0, -1, MAX_SAFE, -MAX_SAFE])
+    | any_text
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.dictionaries(ascii_keys, flat_values, max_size=12))
+def test_fast_path_matches_rfc8785(value: dict[str, Any]) -> None:
+    assert _is_flat_jcs_safe(value)
+    assert _ours(value) == _reference(value)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(every_character, max_size=8),
+        flat_values
+        | finite_floats
+        | st.integers()
+        | st.lists(flat_values, max_size=3)
+        | st.dictionaries(ascii_keys, flat_values, max_size=3),
+        max_size=8,
+    )
+)
+def test_flat_objects_outside_the_fast_path_match_rfc8785(value: dict[str, Any]) -> None:
+    """Non-ASCII keys, floats, big integers and nesting: whichever path, rfc8785's answer."""
+    assert _ours(value) == _reference(value)
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+class _Str(str):
+    def __str__(self) -> str:
+        return "other"
+
+
+FAST_PATH_CASES: dict[str, Any] = {
+    "empty": {},
+    "envelope-header": {
+        "v": 1,
+        "suite": "X-Wing/HKDF-SHA256/ChaCha20Poly1305",
+        "sender": "IQ",
+        "seq": 0,
+        "created": 1_764_374_400,
+        "content_type": "application/stix+json;version=2.1",
+    },
+    "every-control-character": {"k": "".join(map(chr, range(0x20)))},
+    "short-escapes": {"k": "\b\t\n\f\r"},
+    "quote-and-backslash": {'"': '"\\', "\\": "\\u0041"},
+    "del-not-escaped": {"k": "\x7f"},
+    "line-and-paragraph-separators": {"k": "\u2028\u2029"},
+    "slash-and-html": {"k": "</script>&'"},
+    "latin1-and-bmp": {"k": "\x80\xa0\xff\u0100\ufeff\ufffe\uffff"},
+    "non-bmp": {"k": "\U0001f600\U0010ffff"},
+    "control-character-keys": {"\x00": 1, "\x1f": 2, "\x7f": 3, "": 4},
+    "ascii-key-order": {"b": 1, "B": 2, "a": 3, "_": 4, "aa": 5, "a\x00": 6},
+    "safe-integer-bounds": {"max": MAX_SAFE, "min": -MAX_SAFE, "zero": 0, "neg": -1},
+    "booleans-and-null": {"t": True, "f": False, "n": None},
+}
+
+
+@pytest.mark.parametrize("value", FAST_PATH_CASES.values(), ids=FAST_PATH_CASES.keys())
+def test_fast_path_targeted_cases(value: dict[str, Any]) -> None:
+    assert _is_flat_jcs_safe(value)
+    assert canonicalize(value) == rfc8785.dumps(value)
+
+
+OUTSIDE_FAST_PATH: dict[str, Any] = {
+    "non-ascii-key": {"\xe9": 1, "z": 2},
+    "non-bmp-keys-utf16-order": {"\U0001f600": 1, "\ufb33": 2},
+    "float": {"k": 1.0},
+    "integer-2**53-1-plus-one": {"k": MAX_SAFE + 1},
+    "integer-minus-2**53": {"k": -MAX_SAFE - 1},
+    "nested-object": {"k": {"a": 1}},
+    "list": {"k": [1]},
+    "int-enum": {"k": _Level.HIGH},
+    "str-subclass": {"k": _Str("x")},
+    "non-str-key": {1: "a"},
+    "bytes": {"k": b"x"},
+    "not-a-dict": ["a"],
+}
+
+
+@pytest.mark.parametrize("value", OUTSIDE_FAST_PATH.values(), ids=OUTSIDE_FAST_PATH.keys())
+def test_outside_the_fast_path_rfc8785_decides(value: Any) -> None:
+    assert not _is_flat_jcs_safe(value)
+    assert _ours(value) == _reference(value)
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\udfff", "\udc00\ud800", "\ud83d"])
+def test_fast_path_lone_surrogates_are_refused(text: str) -> None:
+    value = {"k": text}
+    assert _is_flat_jcs_safe(value)  # admitted by the guard, refused when encoding
+    with pytest.raises(MalformedInput):
+        canonicalize(value)

@@ -14,6 +14,7 @@ from crypto.envelope import (
     ENVELOPE_MAGIC,
     SIGNED_MAGIC,
     EnvelopeHeader,
+    envelope_digest,
     open_envelope,
     seal,
     sign_message,
@@ -368,3 +369,55 @@ def test_signed_message_framing_is_strict(iq):
     for bad in (signed[:-1], signed + b"\x00", b"XXXX" + signed[4:], signed[:10]):
         with pytest.raises(MalformedInput):
             verify_signed_message(bad, iq.signing.public)
+
+
+def test_open_parses_the_header_once(iq, sy, monkeypatch):
+    """R10 already proved the signed header equals the clear one, parsed in R2."""
+    data = _seal(iq, sy).data
+    calls = []
+    parse = EnvelopeHeader.parse
+
+    def counting(raw: bytes) -> EnvelopeHeader:
+        calls.append(raw)
+        return parse(raw)
+
+    monkeypatch.setattr(EnvelopeHeader, "parse", counting)
+    opened = _open(data, sy, iq)
+    assert calls == [opened.header.raw]
+    # verify_signed_message still parses what it returns.
+    calls.clear()
+    header, body = verify_signed_message(opened.signed_message, iq.signing.public)
+    assert calls == [opened.header.raw] and header == opened.header and body == REPORT
+
+
+def _signed_with_raw_header(sender: NodeIdentity, header_raw: bytes, body: bytes) -> bytes:
+    tbs = struct.pack(">H", len(header_raw)) + header_raw + struct.pack(">I", len(body)) + body
+    sig = sender.signing.sign("envelope", tbs)
+    return SIGNED_MAGIC + tbs + sig.ed25519 + sig.ml_dsa_65
+
+
+@pytest.mark.parametrize(
+    "header_raw",
+    [b"{}", b'{"v":1}', b"not json", b'{"v": 1}'],
+    ids=["empty-object", "missing-fields", "not-json", "not-canonical"],
+)
+def test_verify_signed_message_still_parses_the_signed_header(iq, header_raw):
+    """Correctly signed, but the header inside is not a v1 header: refused after the signatures."""
+    signed = _signed_with_raw_header(iq, header_raw, REPORT)
+    with pytest.raises(MalformedInput):
+        verify_signed_message(signed, iq.signing.public)
+
+
+def test_verify_signed_message_checks_signatures_before_the_header(iq, jo):
+    signed = _signed_with_raw_header(iq, b"not json", REPORT)
+    with pytest.raises(SignatureInvalid):
+        verify_signed_message(signed, jo.signing.public)
+
+
+def test_verified_envelope_is_unchanged_by_the_single_parse(iq, sy):
+    sealed = _seal(iq, sy)
+    opened = _open(sealed.data, sy, iq)
+    assert opened.header == EnvelopeHeader.parse(sealed.header.raw) == sealed.header
+    assert opened.digest == envelope_digest(sealed.data)
+    header, body = verify_signed_message(opened.signed_message, iq.signing.public)
+    assert (header, body) == (opened.header, opened.body)
