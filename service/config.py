@@ -38,12 +38,15 @@ class Settings(BaseSettings):
     token_ttl: int = Field(900, ge=60, le=86400, description="officer token lifetime, seconds")
     max_report_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     max_envelope_bytes: int = Field(8 * 1024 * 1024, ge=16 * 1024)
-    envelope_lifetime: int = Field(7 * 24 * 3600, ge=60)
+    # Receivers refuse envelopes that live longer than 30 days (crypto.envelope R7).
+    envelope_lifetime: int = Field(7 * 24 * 3600, ge=60, le=30 * 24 * 3600)
     clock_skew: int = Field(120, ge=0, le=3600)
     request_max_age: int = Field(300, ge=10, le=3600)
     delivery_idle_seconds: float = Field(2.0, gt=0)
     delivery_timeout: float = Field(30.0, gt=0)
-    login_failures_before_delay: int = Field(5, ge=1)
+    login_failures_before_delay: int = Field(
+        5, ge=1, description="consecutive failed logins after which an account must wait"
+    )
 
     @field_validator("node_id")
     @classmethod

@@ -29,6 +29,7 @@ from crypto.errors import CryptoError, KeyExpired, UnknownKey
 from crypto.receipt import verify_receipt
 from service import audit
 from service.audit import Actor
+from service.errors import ServiceError
 from service.federation import ENVELOPE_MEDIA_TYPE
 from service.models import Delivery
 from service.node import Node
@@ -39,7 +40,9 @@ log = logging.getLogger("liaison.delivery")
 
 RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 300.0
-_RETRYABLE_STATUS = {408, 425, 429}
+# 401 is retried: the partner answers "rejected" for every verification failure, and several
+# are transient (it has not pinned us yet, a clock out of step); the backoff bounds the cost.
+_RETRYABLE_STATUS = {401, 408, 425, 429}
 # Lock only the delivery row: PostgreSQL refuses FOR UPDATE on the outer-joined partner.
 _LOCK = {"of": Delivery}
 
@@ -100,7 +103,7 @@ class DeliveryWorker:
         """One attempt at one delivery; returns the state it ends in."""
         try:
             prepared = await self._prepare(client, delivery_id)
-        except CryptoError as exc:
+        except (CryptoError, ServiceError) as exc:
             return self._retry(delivery_id, f"cannot seal: {exc.diagnostics()}")
         if prepared is None:
             return "skipped"

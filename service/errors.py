@@ -10,6 +10,7 @@
      ├── Conflict                 409  clashes with existing state (duplicate user, partner)
      ├── PayloadTooLarge          413  over a size limit
      ├── Unprocessable            422  well-formed but invalid content, with a list of messages
+     ├── TooManyRequests          429  slow down (e.g. repeated failed logins)
      ├── PartnerUnreachable       502  a partner did not answer or answered badly
      └── Unavailable              503  the node cannot serve right now
 
@@ -68,6 +69,10 @@ class PayloadTooLarge(ServiceError):
 
 class Unprocessable(ServiceError):
     status, code, title = 422, "unprocessable", "Unprocessable content"
+
+
+class TooManyRequests(ServiceError):
+    status, code, title = 429, "too_many_requests", "Too many requests"
 
 
 class PartnerUnreachable(ServiceError):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service import audit
 from service.audit import Actor
 from service.auth import ROLES, check_password_strength, hash_password, verify_password
-from service.errors import BadRequest, Conflict, Unauthenticated
+from service.errors import BadRequest, Conflict, ServiceError, TooManyRequests, Unauthenticated
 from service.models import User
 from service.node import Node
 
@@ -73,20 +73,66 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, node: Node, username: str, password: str) -> User | None:
-    """Return the user if the password is right and the account enabled, else None.
+LOCKOUT_BASE_SECONDS = 30
+LOCKOUT_MAX_SECONDS = 3600
 
-    Failure counts are kept per user; the caller records the outcome in the audit log.
+
+def login_delay(user: User, node: Node) -> int:
+    """Seconds this account must still wait before another login attempt is considered.
+
+    After ``login_failures_before_delay`` consecutive failures each further failure doubles the
+    wait, from 30 s up to an hour; a success resets it. Guessing a password online thus costs
+    hours per handful of tries, while the real officer is delayed at most an hour.
+    """
+    excess = user.failed_logins - node.settings.login_failures_before_delay
+    if excess < 0 or user.last_failed_login_at is None:
+        return 0
+    wait = min(LOCKOUT_BASE_SECONDS * 2**excess, LOCKOUT_MAX_SECONDS)
+    elapsed = (node.utcnow() - user.last_failed_login_at).total_seconds()
+    return max(0, int(wait - elapsed))
+
+
+def attempt_login(
+    session: Session, node: Node, username: str, password: str, remote_addr: str | None
+) -> User | ServiceError:
+    """Check a login, count failures and write the audit record, all in ``session``.
+
+    Returns the user, or the error to answer with once the transaction has committed (so the
+    failure count and its audit record persist although the login fails). Unknown users cost the
+    same Argon2id run as known ones, and the answer is the same, so neither timing nor wording
+    tells which usernames exist. After ``login_failures_before_delay`` consecutive failures the
+    account must wait (see :func:`login_delay`); attempts during the wait are refused without
+    checking the password, so guesses made then are worthless.
     """
     user = session.scalar(select(User).where(User.username == username))
+    actor = Actor("user", username, user.role if user else None, remote_addr)
+    error: ServiceError | None = None
     if user is None:
-        # Same Argon2id cost as a real check, so timing does not reveal which usernames exist.
         verify_password(password, node.dummy_password_hash)
-        return None
-    if not verify_password(password, user.password_hash) or user.disabled:
+        error = Unauthenticated("wrong username or password", code="login_failed")
+    elif wait := login_delay(user, node):
+        error = TooManyRequests(
+            f"too many failed logins for this account; try again in {wait} s",
+            code="login_throttled",
+        )
+    elif not verify_password(password, user.password_hash) or user.disabled:
         user.failed_logins += 1
-        return None
-    user.failed_logins = 0
+        user.last_failed_login_at = node.utcnow()
+        error = Unauthenticated("wrong username or password", code="login_failed")
+    else:
+        user.failed_logins = 0
+        user.last_failed_login_at = None
+    audit.record(
+        session,
+        actor=actor,
+        action="auth.login",
+        outcome=audit.DENIED if error else audit.ALLOWED,
+        at=node.utcnow(),
+        reason=error.detail if error else None,
+    )
+    if error is not None:
+        return error
+    assert user is not None
     return user
 
 

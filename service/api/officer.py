@@ -18,9 +18,8 @@ from service.api.schemas import (
     SubmitResponse,
     TokenResponse,
 )
-from service.audit import Actor
 from service.deps import NodeDep, Officer, RemoteAddr
-from service.errors import ServiceError, Unauthenticated
+from service.errors import ServiceError
 
 router = APIRouter(prefix="/api/v1", tags=["officer"])
 
@@ -32,21 +31,10 @@ Offset = Annotated[int, Query(ge=0)]
 def login(body: LoginRequest, node: NodeDep, addr: RemoteAddr) -> TokenResponse:
     """Exchange a username and password for a short-lived bearer token."""
     with node.db.transaction() as session:
-        user = users.authenticate(session, node, body.username, body.password)
-        actor = Actor("user", body.username, user.role if user else None, addr)
-        outcome = audit.ALLOWED if user else audit.DENIED
-        audit.record(
-            session,
-            actor=actor,
-            action="auth.login",
-            outcome=outcome,
-            at=node.utcnow(),
-            reason=None if user else "wrong username or password",
-        )
-        if user is None:
-            session.commit()  # keep the failure count and the audit record
-    if user is None:
-        raise Unauthenticated("wrong username or password", code="login_failed")
+        outcome = users.attempt_login(session, node, body.username, body.password, addr)
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    user = outcome
     token, ttl = node.tokens.issue(username=user.username, role=user.role, now=node.now())
     return TokenResponse(access_token=token, expires_in=ttl, role=user.role)
 

@@ -251,3 +251,31 @@ async def test_health_and_node_info_are_public(pinned):
         assert (await c.get("/healthz")).json()["status"] == "ok"
         info = (await c.get("/api/v1/node")).json()
     assert info["node_id"] == "IQ" and len(info["fingerprint"].split()) == 12
+
+
+async def test_repeated_failed_logins_make_the_account_wait(pinned, clock):
+    """After five failures even the right password is refused until the wait is over, and each
+    further failure doubles the wait; a success resets the count."""
+    iq, _ = pinned
+    async with iq.client() as c:
+
+        async def attempt(password):
+            return await c.post(
+                "/api/v1/auth/login", json={"username": "officer", "password": password}
+            )
+
+        for _ in range(5):
+            _is_problem(await attempt("guess"), 401, "login_failed")
+        # Fifth failure reached the limit: the right password now waits 30 s.
+        body = _is_problem(await attempt(PASSWORD), 429, "login_throttled")
+        assert "try again in" in body["detail"]
+        clock.advance(31)
+        _is_problem(await attempt("guess"), 401, "login_failed")  # sixth failure: wait 60 s
+        clock.advance(31)
+        _is_problem(await attempt(PASSWORD), 429, "login_throttled")
+        clock.advance(30)
+        assert (await attempt(PASSWORD)).status_code == 200
+        assert (await attempt("guess")).status_code == 401  # count restarted from zero
+        assert (await attempt(PASSWORD)).status_code == 200
+    throttled = [e for e in _events(iq, "auth.login") if "too many" in (e.reason or "")]
+    assert len(throttled) == 2
