@@ -25,7 +25,7 @@ test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL)
 lint: $(STAMP) ## ruff lint and format check, mypy strict on crypto/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy crypto service
+	$(BIN)/mypy crypto service clients
 
 demo: $(STAMP) ## Run the end-to-end demonstration
 	$(BIN)/python -m demo.crypto_demo

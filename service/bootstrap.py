@@ -60,11 +60,7 @@ def init_node(
     if database_url:
         values["database_url"] = database_url
     settings = load_settings(data_dir, **values)  # validates before anything is written
-    identity = NodeIdentity.generate(node_id, now=now)
-    identity.secrets[DATA_KEY_NAME] = DataKey.generate()
-    identity.secrets[TOKEN_SECRET_NAME] = os.urandom(32)
-    save_identity(identity, settings.key_file, passphrase, kdf)
-    write_config(data_dir / CONFIG_FILE, values)
+    # The database first: if it cannot be reached, nothing is left behind and init can be rerun.
     migrate.upgrade(settings.sqlalchemy_url)
     db = Database(settings.sqlalchemy_url)
     try:
@@ -73,6 +69,16 @@ def init_node(
                 session.add(NodeState(name=KEY_SERIAL, value="1"))
     finally:
         db.dispose()
+    identity = NodeIdentity.generate(node_id, now=now)
+    identity.secrets[DATA_KEY_NAME] = DataKey.generate()
+    identity.secrets[TOKEN_SECRET_NAME] = os.urandom(32)
+    try:
+        save_identity(identity, settings.key_file, passphrase, kdf)
+        write_config(data_dir / CONFIG_FILE, values)
+    except BaseException:
+        settings.key_file.unlink(missing_ok=True)
+        (data_dir / CONFIG_FILE).unlink(missing_ok=True)
+        raise
     return settings
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from crypto.errors import MalformedInput
 from crypto.keydoc import check_node_id
 
 CONFIG_FILE = "node.toml"
@@ -51,7 +52,10 @@ class Settings(BaseSettings):
     @field_validator("node_id")
     @classmethod
     def _node_id(cls, value: str) -> str:
-        return check_node_id(value)
+        try:
+            return check_node_id(value)
+        except MalformedInput as exc:  # pydantic reports ValueError as a validation error
+            raise ValueError(exc.message) from exc
 
     @field_validator("public_url")
     @classmethod

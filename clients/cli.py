@@ -1,0 +1,289 @@
+"""The ``liaison`` command line: node administration and the officer's client.
+
+    liaison node init --name IQ --display-name Baghdad --data-dir DIR [--public-url URL]
+    liaison node fingerprint --data-dir DIR          liaison node info --url URL
+    liaison user add NAME --role officer|auditor|admin (--data-dir DIR | --url URL)
+    liaison user list
+    liaison partner add SY --url PARTNER_URL --fingerprint FP (--data-dir DIR | --node-url URL)
+    liaison partner list
+    liaison serve --data-dir DIR
+    liaison login [USERNAME]                          liaison logout
+    liaison report submit FILE|- --to SY              liaison report list
+    liaison report show ID [--bundle]                 liaison inbox [list]
+    liaison inbox show ID [--bundle]                  liaison audit [--action A ...]
+
+Every listing command takes ``--json`` (the API's JSON, pretty, keys sorted). The node URL comes
+from ``--url`` or ``LIAISON_URL`` (``partner add`` names the partner with ``--url``, so there the
+node is ``--node-url``). Commands on a data dir take ``--data-dir`` or ``LIAISON_DATA_DIR``;
+``user add`` and ``partner add`` act locally when a data dir is given, else over HTTP with the
+token from ``liaison login``.
+
+Nothing waits for a terminal that is not there: passwords come from ``--password-stdin`` (one
+line), else ``LIAISON_PASSWORD``, else a prompt if stdin is a terminal; passphrases likewise from
+``--passphrase-stdin`` / ``LIAISON_PASSPHRASE``; ``login``'s username from its argument, ``--user``
+or ``LIAISON_USER``. ``user add`` reads the *new user's* password this way.
+
+Exit codes (every failure prints one line ``liaison: <reason>`` to stderr; a 422 adds the
+validation messages, one per line):
+
+    0  success
+    1  the node refused or failed the request (its problem detail), or a local node error
+    2  usage: bad arguments, no node URL or data dir, no password and no terminal to ask on
+    3  authentication: not logged in, token expired or refused, wrong username or password
+    4  cannot connect: the node, the partner's URL or the database cannot be reached
+  130  interrupted
+
+For tests only: ``--kdf-memory-kib`` (hidden) or ``LIAISON_KDF_MEMORY_KIB`` makes ``node init`` and
+a local ``user add`` use a cheap Argon2id cost (that much memory, one pass, one lane). Never set it
+on a real node: it weakens the key file and the password hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+import httpx
+
+from clients import commands
+from clients.errors import ApiError, ConnectionFailed, LiaisonError, NotLoggedIn, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_CONNECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+ROLES = ("officer", "auditor", "admin")
+DEBUG_ENV = "LIAISON_DEBUG"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports usage errors as one line (``liaison: report submit: ...``) instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("liaison").strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(f"{where}{message} (see {self.prog} --help)")
+
+
+def _flag(parser: argparse.ArgumentParser, *names: str, **kwargs: Any) -> None:
+    # SUPPRESS: a subcommand's default must not overwrite the same option given to its parent.
+    parser.add_argument(*names, default=argparse.SUPPRESS, **kwargs)
+
+
+def _parents() -> dict[str, argparse.ArgumentParser]:
+    def parent() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+
+    url, js, page, pw, pp, dd, kdf = (parent() for _ in range(7))
+    _flag(url, "--url", metavar="URL", help="the node's URL (default: $LIAISON_URL)")
+    _flag(js, "--json", action="store_true", help="print the API's JSON")
+    _flag(page, "--limit", type=int, metavar="N", help="at most N rows (default 100)")
+    _flag(page, "--offset", type=int, metavar="N", help="skip the first N rows")
+    _flag(pw, "--password-stdin", action="store_true", help="read the password from stdin")
+    _flag(pp, "--passphrase-stdin", action="store_true", help="read the passphrase from stdin")
+    _flag(dd, "--data-dir", metavar="DIR", help="the node's data dir ($LIAISON_DATA_DIR)")
+    _flag(kdf, "--kdf-memory-kib", type=int, help=argparse.SUPPRESS)  # tests only
+    return {"url": url, "json": js, "page": page, "pw": pw, "pp": pp, "dd": dd, "kdf": kdf}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _parents()
+    parser = _Parser(
+        prog="liaison",
+        description="Secure bilateral intelligence exchange: node administration and client.",
+        epilog="Exit codes: 0 ok, 1 refused by the node, 2 usage, 3 authentication, 4 cannot "
+        "connect.",
+    )
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        group: Any, name: str, handler: Callable[..., int], parents: Sequence[str] = (), **kw: Any
+    ) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, parents=[p[x] for x in parents], **kw)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    # -- node --
+    node = top.add_parser("node", help="create a node, show its fingerprint or its info")
+    node_cmds = node.add_subparsers(dest="node_command", required=True, metavar="ACTION")
+    init = add(
+        node_cmds,
+        "init",
+        commands.node_init,
+        ("dd", "pp", "kdf", "json"),
+        help="create keys, node.toml and the database in a new data dir",
+    )
+    init.add_argument("--name", required=True, help="the node id, e.g. IQ")
+    init.add_argument("--display-name", default="", help="e.g. Baghdad")
+    init.add_argument("--public-url", help="URL partners use (default http://127.0.0.1:PORT)")
+    init.add_argument("--listen-host", default="127.0.0.1")
+    init.add_argument("--port", type=int, default=8600)
+    init.add_argument("--database-url", help="e.g. postgresql+psycopg://... (default SQLite)")
+    add(
+        node_cmds,
+        "fingerprint",
+        commands.node_fingerprint,
+        ("dd", "pp", "json"),
+        help="print this node's fingerprint, to read to the partner",
+    )
+    add(
+        node_cmds,
+        "info",
+        commands.node_info,
+        ("url", "json"),
+        help="what a running node says about itself",
+    )
+
+    serve = add(
+        top, "serve", commands.serve, ("dd", "pp"), help="run the HTTP API and the delivery worker"
+    )
+    serve.add_argument("--listen-host", help="override node.toml's listen_host")
+    serve.add_argument("--port", type=int, help="override node.toml's listen_port")
+
+    # -- users and partners --
+    user = top.add_parser("user", help="add or list users")
+    user_cmds = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    user_add = add(
+        user_cmds,
+        "add",
+        commands.user_add,
+        ("url", "dd", "pw", "pp", "kdf", "json"),
+        help="add a user (locally with --data-dir, else as a logged-in admin)",
+    )
+    user_add.add_argument("username", metavar="NAME")
+    user_add.add_argument("--role", required=True, choices=ROLES)
+    add(user_cmds, "list", commands.user_list, ("url", "json"), help="list users (admin)")
+
+    partner = top.add_parser("partner", help="pin or list partner nodes")
+    partner_cmds = partner.add_subparsers(dest="partner_command", required=True, metavar="ACTION")
+    partner_add = add(
+        partner_cmds,
+        "add",
+        commands.partner_add,
+        ("dd", "pp", "json"),
+        help="fetch a partner's key document and pin it if the fingerprint matches",
+    )
+    partner_add.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+    partner_add.add_argument("--url", required=True, help="the partner's URL")
+    partner_add.add_argument("--fingerprint", required=True, help="as read out by its admins")
+    partner_add.add_argument("--display-name", default="", help="e.g. Damascus")
+    _flag(partner_add, "--node-url", metavar="URL", help="this node's URL ($LIAISON_URL)")
+    add(partner_cmds, "list", commands.partner_list, ("url", "json"), help="list partners (admin)")
+
+    # -- officer --
+    login = add(top, "login", commands.login, ("url", "pw"), help="log in and keep the token")
+    login.add_argument("username", nargs="?", metavar="USERNAME")
+    login.add_argument("--user", help="the username ($LIAISON_USER)")
+    add(top, "logout", commands.logout, ("url",), help="forget the stored token")
+
+    report = top.add_parser("report", help="submit reports and follow their delivery")
+    report_cmds = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    submit = add(
+        report_cmds,
+        "submit",
+        commands.report_submit,
+        ("url", "json"),
+        help="submit a STIX 2.1 bundle",
+    )
+    submit.add_argument("file", metavar="FILE", help="the bundle, or - for stdin")
+    submit.add_argument(
+        "--to",
+        action="append",
+        required=True,
+        metavar="PARTNER",
+        help="partner node id (repeat, or comma-separate)",
+    )
+    add(
+        report_cmds,
+        "list",
+        commands.report_list,
+        ("url", "json", "page"),
+        help="reports submitted here, with their delivery state",
+    )
+    show = add(
+        report_cmds,
+        "show",
+        commands.report_show,
+        ("url", "json"),
+        help="one report and each delivery",
+    )
+    show.add_argument("id", metavar="ID")
+    _flag(show, "--bundle", action="store_true", help="print only the STIX bundle")
+
+    inbox = add(
+        top,
+        "inbox",
+        commands.inbox_list,
+        ("url", "json", "page"),
+        help="reports received from partners",
+    )
+    inbox_cmds = inbox.add_subparsers(dest="inbox_command", metavar="ACTION")
+    add(inbox_cmds, "list", commands.inbox_list, ("url", "json", "page"), help="(the default)")
+    inbox_show = add(
+        inbox_cmds,
+        "show",
+        commands.inbox_show,
+        ("url", "json"),
+        help="one received report with its bundle",
+    )
+    inbox_show.add_argument("id", metavar="ID")
+    _flag(inbox_show, "--bundle", action="store_true", help="print only the STIX bundle")
+
+    audit = add(top, "audit", commands.audit, ("url", "json"), help="the access log (auditor)")
+    audit.add_argument("--action")
+    audit.add_argument("--actor")
+    audit.add_argument("--outcome", choices=("allowed", "denied", "error"))
+    audit.add_argument("--after-id", type=int, default=0, metavar="ID")
+    audit.add_argument("--limit", type=int, default=200, metavar="N")
+    return parser
+
+
+def _fail(message: str, code: int, details: Sequence[str] = ()) -> int:
+    print(f"liaison: {message}", file=sys.stderr)
+    for line in details:
+        print(f"  {line}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
+    """Run one command and return its exit code (the console script passes it to ``sys.exit``).
+
+    ``transport`` replaces the network for every HTTP request the command makes (tests).
+    It returns for ``--help`` and usage errors too (argparse's SystemExit is caught), and raises
+    nothing unless ``LIAISON_DEBUG`` is set and a bug surfaces.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    try:
+        return int(args.handler(args, commands.Context(transport=transport)))
+    except NotLoggedIn as exc:
+        return _fail(str(exc), EXIT_AUTH)
+    except ApiError as exc:
+        code = EXIT_AUTH if exc.status == 401 else EXIT_FAILED
+        return _fail(exc.detail, code, exc.errors)
+    except ConnectionFailed as exc:
+        return _fail(str(exc), EXIT_CONNECT)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except LiaisonError as exc:
+        return _fail(str(exc), EXIT_FAILED, exc.errors)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug: still one line, unless asked for the traceback
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return _fail(
+            f"internal error: {exc.__class__.__name__}: {exc} (set {DEBUG_ENV}=1 for a traceback)",
+            EXIT_FAILED,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,511 @@
+"""What each ``liaison`` command does, once ``clients.cli`` has parsed its arguments.
+
+A handler takes the parsed arguments and a :class:`Context`, prints its result to stdout (a table
+or ``Label: value`` lines by default, the API's JSON with ``--json``) and returns an exit code, or
+raises a :mod:`clients.errors` exception that ``clients.cli.main`` turns into one. Officer, auditor
+and HTTP admin commands go through :class:`clients.sdk.LiaisonClient`; commands on a local data dir
+call :mod:`clients.admin_local`, imported only when one of them runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from clients import output, tokens
+from clients.errors import UsageError
+from clients.passwords import PASSPHRASE_ENV, PASSWORD_ENV, read_secret, read_username
+from clients.sdk import LiaisonClient, check_url
+
+URL_ENV = "LIAISON_URL"
+DATA_DIR_ENV = "LIAISON_DATA_DIR"
+KDF_ENV = "LIAISON_KDF_MEMORY_KIB"
+TITLE_WIDTH = 60
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command needs besides its arguments; ``transport`` is injected by tests."""
+
+    transport: httpx.BaseTransport | None = None
+
+    @contextmanager
+    def client(self, url: str, *, logged_in: bool = True) -> Iterator[LiaisonClient]:
+        token = tokens.load_token(url) if logged_in else None
+        with LiaisonClient(url, token, transport=self.transport) as client:
+            yield client
+
+
+def opt(args: argparse.Namespace, name: str, default: Any = None) -> Any:
+    """An option whose default is suppressed (so a subcommand never overwrites its parent's)."""
+    return getattr(args, name, default)
+
+
+def node_url(args: argparse.Namespace, attr: str = "url") -> str:
+    url = opt(args, attr) or os.environ.get(URL_ENV)
+    if not url:
+        flag = "--" + attr.replace("_", "-")
+        raise UsageError(f"no node URL: give {flag} or set {URL_ENV}")
+    return check_url(url)
+
+
+def emit(text: str) -> None:
+    print(text)
+
+
+def emit_json(value: Any) -> None:
+    print(output.dumps_json(value))
+
+
+def _passphrase(args: argparse.Namespace) -> str:
+    return read_secret(
+        "passphrase",
+        from_stdin=opt(args, "passphrase_stdin", False),
+        env_var=PASSPHRASE_ENV,
+        prompt="Key file passphrase",
+    )
+
+
+def _kdf_memory(args: argparse.Namespace) -> int | None:
+    value = opt(args, "kdf_memory_kib") or os.environ.get(KDF_ENV)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise UsageError(f"{KDF_ENV} must be an integer") from exc
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    value = opt(args, "data_dir") or os.environ.get(DATA_DIR_ENV)
+    if not value:
+        raise UsageError(f"no data dir: give --data-dir or set {DATA_DIR_ENV}")
+    return Path(value)
+
+
+def _local_dir(args: argparse.Namespace, url_attr: str) -> Path | None:
+    """The data dir when the command should act locally; None to go over HTTP.
+
+    An explicit ``--data-dir`` or URL option wins over the environment; both together are refused.
+    """
+    flag, url = opt(args, "data_dir"), opt(args, url_attr)
+    if flag and url:
+        raise UsageError(f"give either --data-dir or --{url_attr.replace('_', '-')}, not both")
+    if flag:
+        return Path(flag)
+    if url:
+        return None
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env) if env else None
+
+
+def _deliveries(report: dict[str, Any]) -> str:
+    return " ".join(f"{d['partner']}:{d['state']}" for d in report.get("deliveries", [])) or "-"
+
+
+# -- session --
+
+
+def login(args: argparse.Namespace, ctx: Context) -> int:
+    url = node_url(args)
+    username = read_username(opt(args, "username") or opt(args, "user"))
+    password = read_secret(
+        "password",
+        from_stdin=opt(args, "password_stdin", False),
+        env_var=PASSWORD_ENV,
+        prompt=f"Password for {username}",
+    )
+    with ctx.client(url, logged_in=False) as client:
+        answer = client.authenticate(username, password)
+    path = tokens.save_token(
+        url,
+        answer["access_token"],
+        username=username,
+        role=str(answer.get("role", "")),
+        expires_in=int(answer.get("expires_in", 0)),
+    )
+    minutes = int(answer.get("expires_in", 0)) // 60
+    emit(
+        f"logged in to {url} as {username} ({answer.get('role')}) for {minutes} min; "
+        f"token in {path}"
+    )
+    return 0
+
+
+def logout(args: argparse.Namespace, ctx: Context) -> int:
+    url = node_url(args)
+    emit("logged out" if tokens.delete_token(url) else "no stored token for this node")
+    return 0
+
+
+# -- reports --
+
+
+def report_submit(args: argparse.Namespace, ctx: Context) -> int:
+    to = [p.strip() for value in args.to for p in value.split(",") if p.strip()]
+    if not to:
+        raise UsageError("name at least one partner with --to")
+    url = node_url(args)
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    with ctx.client(url) as client:
+        report = client.submit_report(data, to)
+    if opt(args, "json"):
+        emit_json(report)
+        return 0
+    emit(
+        f"submitted {report['id']}: {output.clean(report.get('title'), width=TITLE_WIDTH)} "
+        f"({report.get('tlp')}, {report.get('object_count')} objects) -> {_deliveries(report)}"
+    )
+    for warning in report.get("warnings", []):
+        print(f"warning: {output.clean(warning)}", file=sys.stderr)
+    return 0
+
+
+def report_list(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        reports = client.list_reports(limit=opt(args, "limit", 100), offset=opt(args, "offset", 0))
+    if opt(args, "json"):
+        emit_json(reports)
+        return 0
+    if not reports:
+        emit("no reports")
+        return 0
+    rows = [
+        (
+            r["id"],
+            output.when(r.get("created_at")),
+            r.get("tlp"),
+            output.clean(r.get("title"), width=TITLE_WIDTH),
+            _deliveries(r),
+        )
+        for r in reports
+    ]
+    emit(output.table(("ID", "CREATED", "TLP", "TITLE", "DELIVERY"), rows))
+    return 0
+
+
+def report_show(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        report = client.get_report(args.id)
+    if opt(args, "bundle"):
+        emit_json(report.get("bundle"))
+        return 0
+    if opt(args, "json"):
+        emit_json(report)
+        return 0
+    types = ", ".join(report.get("object_types", []))
+    emit(
+        output.fields(
+            [
+                ("Report", report["id"]),
+                ("Created", output.when(report.get("created_at"))),
+                ("Submitted by", report.get("submitted_by")),
+                ("Title", report.get("title")),
+                ("TLP", report.get("tlp")),
+                ("Bundle", report.get("bundle_id")),
+                ("Objects", f"{report.get('object_count')} ({types})"),
+            ]
+        )
+    )
+    rows = [
+        (
+            d["partner"],
+            d["state"],
+            d["attempts"],
+            output.when(d.get("next_attempt_at")),
+            output.when(d.get("acknowledged_at")),
+            d.get("last_error"),
+        )
+        for d in report.get("deliveries", [])
+    ]
+    emit("")
+    headers = ("PARTNER", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "ACKNOWLEDGED", "LAST ERROR")
+    emit(output.table(headers, rows))
+    return 0
+
+
+# -- inbox --
+
+
+def inbox_list(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        received = client.inbox(limit=opt(args, "limit", 100), offset=opt(args, "offset", 0))
+    if opt(args, "json"):
+        emit_json(received)
+        return 0
+    if not received:
+        emit("no received reports")
+        return 0
+    rows = [
+        (
+            r["id"],
+            output.when(r.get("received_at")),
+            r.get("sender"),
+            r.get("tlp"),
+            output.clean(r.get("title"), width=TITLE_WIDTH),
+        )
+        for r in received
+    ]
+    emit(output.table(("ID", "RECEIVED", "SENDER", "TLP", "TITLE"), rows))
+    return 0
+
+
+def inbox_show(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        row = client.get_inbound(args.id)
+    if opt(args, "bundle"):
+        emit_json(row.get("bundle"))
+        return 0
+    if opt(args, "json"):
+        emit_json(row)
+        return 0
+    emit(
+        output.fields(
+            [
+                ("Received report", row["id"]),
+                ("Sender", row.get("sender")),
+                ("Received", output.when(row.get("received_at"))),
+                ("Created", output.when(row.get("created_at"))),
+                ("Message", f"{row.get('message_id')} (seq {row.get('seq')})"),
+                ("Title", row.get("title")),
+                ("TLP", row.get("tlp")),
+                ("Bundle", row.get("bundle_id")),
+                ("Objects", row.get("object_count")),
+                ("Signatures", "verified" if row.get("signatures_verified") else "NOT verified"),
+            ]
+        )
+    )
+    emit("")
+    emit_json(row.get("bundle"))
+    return 0
+
+
+# -- node --
+
+
+def node_init(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import admin_local
+
+    data_dir = _data_dir(args)
+    passphrase = read_secret(
+        "passphrase",
+        from_stdin=opt(args, "passphrase_stdin", False),
+        env_var=PASSPHRASE_ENV,
+        prompt="New key file passphrase",
+        confirm=True,
+    )
+    info = admin_local.init(
+        data_dir,
+        node_id=args.name,
+        passphrase=passphrase,
+        display_name=args.display_name,
+        public_url=args.public_url,
+        listen_host=args.listen_host,
+        port=args.port,
+        database_url=args.database_url,
+        kdf_memory_kib=_kdf_memory(args),
+    )
+    if opt(args, "json"):
+        emit_json(info)
+        return 0
+    emit(
+        output.fields(
+            [
+                ("Node", info["node_id"]),
+                ("Name", info["name"]),
+                ("Data dir", info["data_dir"]),
+                ("Public URL", info["public_url"]),
+                ("Listen", info["listen"]),
+                ("Database", info["database"]),
+                ("Fingerprint", info["fingerprint"]),
+            ]
+        )
+    )
+    emit(f"next: liaison user add NAME --role admin --data-dir {info['data_dir']}")
+    return 0
+
+
+def node_fingerprint(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import admin_local
+
+    info = admin_local.fingerprint(_data_dir(args), passphrase=_passphrase(args))
+    if opt(args, "json"):
+        emit_json(info)
+    else:
+        emit(info["fingerprint"])
+    return 0
+
+
+def node_info(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args), logged_in=False) as client:
+        info = client.node_info()
+    if opt(args, "json"):
+        emit_json(info)
+        return 0
+    emit(
+        output.fields(
+            [
+                ("Node", info.get("node_id")),
+                ("Name", info.get("name")),
+                ("Public URL", info.get("public_url")),
+                ("Signing key", info.get("signing_key_id")),
+                ("Fingerprint", info.get("fingerprint")),
+            ]
+        )
+    )
+    return 0
+
+
+def serve(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import admin_local
+
+    admin_local.serve(
+        _data_dir(args),
+        passphrase=_passphrase(args),
+        listen_host=args.listen_host,
+        port=args.port,
+    )
+    return 0
+
+
+# -- users and partners --
+
+
+def user_add(args: argparse.Namespace, ctx: Context) -> int:
+    local = _local_dir(args, "url")
+    # With both secrets on stdin, the passphrase is the first line and the password the second.
+    passphrase = _passphrase(args) if local is not None else ""
+    password = read_secret(
+        "password",
+        from_stdin=opt(args, "password_stdin", False),
+        env_var=PASSWORD_ENV,
+        prompt=f"Password for the new user {args.username}",
+        confirm=True,
+    )
+    if local is not None:
+        from clients import admin_local
+
+        user = admin_local.add_user(
+            local,
+            username=args.username,
+            role=args.role,
+            password=password,
+            passphrase=passphrase,
+            kdf_memory_kib=_kdf_memory(args),
+        )
+    else:
+        with ctx.client(node_url(args)) as client:
+            user = client.add_user(args.username, args.role, password)
+    if opt(args, "json"):
+        emit_json(user)
+    else:
+        emit(f"added user {user['username']} ({user['role']})")
+    return 0
+
+
+def user_list(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        users = client.list_users()
+    if opt(args, "json"):
+        emit_json(users)
+        return 0
+    rows = [
+        (
+            u["username"],
+            u["role"],
+            "yes" if u.get("disabled") else "no",
+            output.when(u.get("created_at")),
+        )
+        for u in users
+    ]
+    emit(output.table(("USERNAME", "ROLE", "DISABLED", "CREATED"), rows))
+    return 0
+
+
+def partner_add(args: argparse.Namespace, ctx: Context) -> int:
+    local = _local_dir(args, "node_url")
+    if local is not None:
+        from clients import admin_local
+
+        partner = admin_local.add_partner(
+            local,
+            node_id=args.node_id,
+            url=args.url,
+            fingerprint=args.fingerprint,
+            name=args.display_name,
+            passphrase=_passphrase(args),
+            transport=ctx.transport,
+        )
+    else:
+        with ctx.client(node_url(args, "node_url")) as client:
+            partner = client.add_partner(
+                args.node_id, args.url, args.fingerprint, args.display_name
+            )
+    if opt(args, "json"):
+        emit_json(partner)
+        return 0
+    emit(
+        f"pinned partner {partner['node_id']} at {output.clean(partner.get('endpoint'))}, "
+        f"fingerprint {partner.get('fingerprint')}"
+    )
+    return 0
+
+
+def partner_list(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        partners = client.list_partners()
+    if opt(args, "json"):
+        emit_json(partners)
+        return 0
+    rows = [
+        (
+            p["node_id"],
+            p.get("name"),
+            p.get("endpoint"),
+            p.get("key_serial"),
+            output.when(p.get("added_at")),
+            p.get("fingerprint"),
+        )
+        for p in partners
+    ]
+    emit(output.table(("NODE", "NAME", "URL", "KEY SERIAL", "ADDED", "FINGERPRINT"), rows))
+    return 0
+
+
+# -- audit --
+
+
+def audit(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        events = client.audit_events(
+            action=args.action,
+            actor=args.actor,
+            outcome=args.outcome,
+            after_id=args.after_id,
+            limit=args.limit,
+        )
+    if opt(args, "json"):
+        emit_json(events)
+        return 0
+    rows = [
+        (
+            e["id"],
+            output.when(e.get("at")),
+            f"{e.get('actor_type')}:{e.get('actor')}",
+            e.get("action"),
+            f"{e.get('object_type')}:{e.get('object_id')}" if e.get("object_id") else "-",
+            e.get("outcome"),
+            output.clean(e.get("reason"), width=80),
+        )
+        for e in events
+    ]
+    emit(output.table(("ID", "AT", "ACTOR", "ACTION", "OBJECT", "OUTCOME", "REASON"), rows))
+    return 0

@@ -1,0 +1,162 @@
+"""The SDK's boundary: problem+json becomes ApiError, and no httpx exception leaks out."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from clients.errors import ApiError, ConnectionFailed, LiaisonError, NotLoggedIn, UsageError
+from clients.sdk import LiaisonClient
+from tests.twonode import PASSWORD
+
+
+def client_answering(handler, token: str | None = "t0ken") -> LiaisonClient:
+    return LiaisonClient("https://iq.example/", token, transport=httpx.MockTransport(handler))
+
+
+def problem(status: int, code: str, detail: str, **extra) -> httpx.Response:
+    body = {"type": f"https://liaison.invalid/problems/{code}", "title": "x", "status": status,
+            "detail": detail, "code": code, **extra}  # fmt: skip
+    return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})
+
+
+def test_a_problem_becomes_an_api_error_with_its_fields():
+    client = client_answering(
+        lambda request: problem(422, "tlp_missing", "no TLP", errors=["a: x", "b: y"])
+    )
+    with pytest.raises(ApiError) as caught:
+        client.submit_report(b"{}", ["SY"])
+    assert (caught.value.status, caught.value.code) == (422, "tlp_missing")
+    assert caught.value.detail == "no TLP" and caught.value.errors == ["a: x", "b: y"]
+
+
+def test_an_error_that_is_not_problem_json_still_becomes_an_api_error():
+    client = client_answering(lambda request: httpx.Response(502, text="<html>bad gateway"))
+    with pytest.raises(ApiError) as caught:
+        client.list_reports()
+    assert (caught.value.status, caught.value.code) == (502, "http_error")
+    assert caught.value.detail == "the node answered HTTP 502"
+
+
+def test_a_success_that_is_not_json_is_an_api_error():
+    client = client_answering(lambda request: httpx.Response(200, text="hello"))
+    with pytest.raises(ApiError, match="not JSON"):
+        client.list_reports()
+
+
+def test_redirects_are_not_followed_with_the_token():
+    seen = []
+
+    def handler(request):
+        seen.append(request.url)
+        return httpx.Response(308, headers={"location": "https://elsewhere.example/api/v1/inbox"})
+
+    with pytest.raises(ApiError, match=r"redirects to https://elsewhere\.example"):
+        client_answering(handler).inbox()
+    assert len(seen) == 1
+
+
+def test_a_refused_token_is_not_logged_in_but_a_failed_login_is_an_api_error():
+    client = client_answering(lambda request: problem(401, "unauthenticated", "invalid token"))
+    with pytest.raises(NotLoggedIn):
+        client.inbox()
+    login = client_answering(lambda r: problem(401, "login_failed", "wrong username or password"))
+    with pytest.raises(ApiError) as caught:
+        login.login("officer", "x")
+    assert caught.value.status == 401 and not isinstance(caught.value, NotLoggedIn)
+
+
+def test_no_token_is_not_logged_in_without_sending_anything():
+    def handler(request):
+        raise AssertionError("nothing may be sent without a token")
+
+    with pytest.raises(NotLoggedIn, match="run liaison login"):
+        client_answering(handler, token=None).list_reports()
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("slow"),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("garbage"),
+        httpx.ReadError("reset"),
+        httpx.ProxyError("proxy"),
+        httpx.UnsupportedProtocol("gopher"),
+    ],
+)
+def test_httpx_errors_never_leak(exc):
+    def handler(request):
+        raise exc
+
+    with pytest.raises(LiaisonError) as caught:
+        client_answering(handler).list_reports()
+    assert isinstance(caught.value, ConnectionFailed)
+    assert not isinstance(caught.value, httpx.HTTPError)
+    assert caught.value.__cause__ is exc
+    assert str(caught.value).startswith("cannot connect to https://iq.example")
+
+
+def test_ids_are_quoted_into_one_path_segment():
+    paths = []
+
+    def handler(request):
+        paths.append(request.url.raw_path)
+        return httpx.Response(200, json={})
+
+    client = client_answering(handler)
+    client.get_report("../admin/users")
+    client.get_inbound("a/b?c#d")
+    assert paths == [b"/api/v1/reports/..%2Fadmin%2Fusers", b"/api/v1/inbox/a%2Fb%3Fc%23d"]
+
+
+def test_submit_sends_the_bundle_as_stix_to_each_partner():
+    requests = []
+
+    def handler(request):
+        requests.append(request)
+        return httpx.Response(201, json={"id": "r1"})
+
+    assert client_answering(handler).submit_report(b'{"type": "bundle"}', ["SY", "JO"]) == {
+        "id": "r1"
+    }
+    (request,) = requests
+    assert request.url.params.get_list("to") == ["SY", "JO"]
+    assert request.headers["content-type"] == "application/stix+json;version=2.1"
+    assert request.headers["authorization"] == "Bearer t0ken"
+    assert request.content == b'{"type": "bundle"}'
+
+
+@pytest.mark.parametrize("url", ["iq.example", "ftp://iq.example", "http://", "http://h:99999"])
+def test_an_invalid_base_url_is_a_usage_error(url):
+    with pytest.raises(UsageError):
+        LiaisonClient(url)
+
+
+def test_audit_filters_are_checked_and_passed():
+    seen = []
+
+    def handler(request):
+        seen.append(dict(request.url.params))
+        return httpx.Response(200, json=[])
+
+    client = client_answering(handler)
+    assert client.audit_events(action="auth.login", outcome=None, limit=5) == []
+    assert seen == [{"action": "auth.login", "limit": "5"}]
+    with pytest.raises(TypeError):
+        client.audit_events(object_id="x")
+
+
+def test_the_sdk_against_a_node(cluster):
+    """One pass through the real API in-process, as a script would use the SDK."""
+    with LiaisonClient(cluster.iq.url, transport=cluster.transport) as admin:
+        token = admin.login("admin", PASSWORD)
+        assert token and admin.token == token
+        assert admin.node_info()["node_id"] == "IQ"
+        admin.add_user("erin", "officer", "erin's long password")
+        assert "erin" in {u["username"] for u in admin.list_users()}
+        assert admin.list_partners() == []
+        with pytest.raises(ApiError) as caught:
+            admin.add_user("erin", "officer", "erin's long password")
+        assert (caught.value.status, caught.value.code) == (409, "conflict")
