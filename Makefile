@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint typecheck demo bench clean
+.PHONY: help venv test lint demo demo-crypto bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,7 +27,10 @@ lint: $(STAMP) ## ruff lint and format check, mypy strict on crypto/
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy crypto service clients
 
-demo: $(STAMP) ## Run the end-to-end demonstration
+demo: $(STAMP) ## Run two nodes end to end on loopback (SQLite), as their users would
+	$(BIN)/python -m demo.two_nodes
+
+demo-crypto: $(STAMP) ## The crypto core alone: seal, open, receipt, a tampered copy refused
 	$(BIN)/python -m demo.crypto_demo
 
 bench: $(STAMP) ## Print throughput figures and ratios against the bare primitives

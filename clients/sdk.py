@@ -195,7 +195,14 @@ class LiaisonClient:
         return result
 
     def get_report(self, report_id: str) -> dict[str, Any]:
+        """A report's metadata and delivery state per partner (no content, not a read)."""
         result: dict[str, Any] = self._request("GET", f"/api/v1/reports/{_segment(report_id)}")
+        return result
+
+    def get_report_bundle(self, report_id: str) -> dict[str, Any]:
+        """The submitted bundle itself (recorded by the node as a read)."""
+        path = f"/api/v1/reports/{_segment(report_id)}/bundle"
+        result: dict[str, Any] = self._request("GET", path)
         return result
 
     def inbox(self, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
@@ -205,7 +212,14 @@ class LiaisonClient:
         return result
 
     def get_inbound(self, inbound_id: str) -> dict[str, Any]:
+        """A received report's metadata (no content)."""
         result: dict[str, Any] = self._request("GET", f"/api/v1/inbox/{_segment(inbound_id)}")
+        return result
+
+    def get_inbound_bundle(self, inbound_id: str) -> dict[str, Any]:
+        """A received bundle; the node re-verifies the partner's signatures and records the read."""
+        path = f"/api/v1/inbox/{_segment(inbound_id)}/bundle"
+        result: dict[str, Any] = self._request("GET", path)
         return result
 
     # -- the node --

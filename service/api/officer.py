@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service import audit, reports, users
 from service.api.body import read_body
 from service.api.schemas import (
-    InboundDetail,
     InboundSummary,
     LoginRequest,
-    ReportDetail,
     ReportSummary,
     SubmitResponse,
     TokenResponse,
@@ -22,6 +21,7 @@ from service.deps import NodeDep, Officer, RemoteAddr
 from service.errors import ServiceError
 
 router = APIRouter(prefix="/api/v1", tags=["officer"])
+STIX_JSON = "application/stix+json;version=2.1"
 
 Page = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
@@ -84,13 +84,22 @@ def list_reports(
         return [ReportSummary.of(r) for r in reports.list_own(session, limit, offset)]
 
 
-@router.get("/reports/{report_id}", response_model=ReportDetail)
-def show_report(report_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> ReportDetail:
+@router.get("/reports/{report_id}", response_model=ReportSummary)
+def show_report(report_id: str, node: NodeDep, user: Officer) -> ReportSummary:
+    """A report's metadata and delivery state per partner (no content: following delivery is
+    not reading the report, so it is not recorded as a read)."""
+    with node.db.transaction() as session:
+        return ReportSummary.of(reports.get_own(session, report_id))
+
+
+@router.get("/reports/{report_id}/bundle")
+def report_bundle(report_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> JSONResponse:
+    """The submitted STIX bundle itself; recorded in the audit log as a read."""
     with node.db.transaction() as session:
         report = reports.get_own(session, report_id)
         bundle = reports.read_own_body(node, report)
         reports.record_read(session, node, user, "report", report.id, addr)
-        return ReportDetail(**ReportSummary.of(report).model_dump(), bundle=bundle)
+    return JSONResponse(bundle, media_type=STIX_JSON)
 
 
 @router.get("/inbox", response_model=list[InboundSummary])
@@ -102,11 +111,19 @@ def inbox(
         return [InboundSummary.of(r) for r in reports.list_inbox(session, limit, offset)]
 
 
-@router.get("/inbox/{inbound_id}", response_model=InboundDetail)
-def show_inbound(inbound_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> InboundDetail:
-    """A received report, its partner's signatures re-verified from the stored signed message."""
+@router.get("/inbox/{inbound_id}", response_model=InboundSummary)
+def show_inbound(inbound_id: str, node: NodeDep, user: Officer) -> InboundSummary:
+    """A received report's metadata (no content)."""
+    with node.db.transaction() as session:
+        return InboundSummary.of(reports.get_inbound(session, inbound_id))
+
+
+@router.get("/inbox/{inbound_id}/bundle")
+def inbound_bundle(inbound_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> JSONResponse:
+    """A received STIX bundle, after re-verifying the partner's signatures over the stored signed
+    message; recorded in the audit log as a read."""
     with node.db.transaction() as session:
         row = reports.get_inbound(session, inbound_id)
         bundle = reports.read_inbound_body(node, row)
         reports.record_read(session, node, user, "inbound", row.id, addr)
-        return InboundDetail(**InboundSummary.of(row).model_dump(), bundle=bundle)
+    return JSONResponse(bundle, media_type=STIX_JSON)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -65,10 +64,6 @@ class ReportSummary(BaseModel):
         )
 
 
-class ReportDetail(ReportSummary):
-    bundle: dict[str, Any]
-
-
 class SubmitResponse(ReportSummary):
     warnings: list[str]
 
@@ -99,11 +94,6 @@ class InboundSummary(BaseModel):
             tlp=row.tlp,
             object_count=row.object_count,
         )
-
-
-class InboundDetail(InboundSummary):
-    bundle: dict[str, Any]
-    signatures_verified: bool = True
 
 
 class UserCreate(BaseModel):

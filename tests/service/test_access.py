@@ -72,6 +72,7 @@ async def test_auditor_reads_metadata_never_report_content(pinned):
     report = (await _submit(iq, officer, (REPORTS / "iq-cell-wadi7.json").read_bytes())).json()
     auditor = await iq.login("auditor")
     async with iq.client() as c:
+        _is_problem(await c.get(f"/api/v1/reports/{report['id']}/bundle", headers=auditor), 403)
         _is_problem(await c.get(f"/api/v1/reports/{report['id']}", headers=auditor), 403)
         events = (await c.get("/api/v1/audit/events", headers=auditor)).json()
     assert any(e["action"] == "report.submit" and e["object_id"] == report["id"] for e in events)
@@ -241,7 +242,7 @@ async def test_report_content_is_encrypted_at_rest_and_bound_to_its_row(pinned):
         a, b = rows[first["id"]], rows[second["id"]]
         a.body_ct, b.body_ct = b.body_ct, a.body_ct
     async with iq.client() as c:
-        r = await c.get(f"/api/v1/reports/{first['id']}", headers=officer)
+        r = await c.get(f"/api/v1/reports/{first['id']}/bundle", headers=officer)
     _is_problem(r, 500, "at_rest_corrupted")
 
 

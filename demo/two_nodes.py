@@ -1,0 +1,264 @@
+"""Two liaison nodes, end to end, run the way their operators and officers would run them.
+
+``make demo`` runs this: it creates IQ (Baghdad) and SY (Damascus) in fresh temporary data dirs,
+starts two real ``liaison serve`` processes on free loopback ports, has the administrators pin
+each other by fingerprint and create accounts, has an officer on each side submit a fictional
+report for the other, waits for delivery and signed receipts, lets the partner officers read
+what arrived, and prints a summary. Every step is a ``liaison`` command in a subprocess, exactly
+as typed at a terminal. All names, places and reports are fictional.
+
+Options: ``--keep`` leaves the data dirs and server logs in place; ``--quiet`` prints only the
+summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPORTS = Path(__file__).resolve().parent / "reports"
+PASSPHRASE = "demo-only passphrase, never use outside the demo"
+PASSWORD = "demo-only password 4 officers"
+TIMEOUT = 45.0
+
+
+class DemoFailed(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveNode:
+    node_id: str
+    city: str
+    root: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / self.node_id.lower()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, user: str | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
+        env.update(
+            LIAISON_PASSPHRASE=PASSPHRASE,
+            LIAISON_PASSWORD=PASSWORD,
+            LIAISON_URL=self.url,
+            LIAISON_TOKEN_FILE=str(self.root / f"token-{self.node_id}-{user or 'none'}"),
+        )
+        return env
+
+    def cli(self, *args: str, user: str | None = None) -> str:
+        """Run ``liaison ARGS`` as this node's operator or officer; return its output."""
+        command = [sys.executable, "-m", "clients", *args]
+        done = subprocess.run(  # noqa: S603 - our own CLI, arguments built here
+            command, env=self.env(user), capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise DemoFailed(
+                f"liaison {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}"
+            )
+        return done.stdout
+
+    def cli_json(self, *args: str, user: str | None = None) -> object:
+        return json.loads(self.cli(*args, "--json", user=user))
+
+    def init(self) -> None:
+        self.cli("node", "init", "--name", self.node_id, "--display-name", self.city,
+                 "--data-dir", str(self.data_dir), "--port", str(self.port))  # fmt: skip
+
+    def fingerprint(self) -> str:
+        return self.cli("node", "fingerprint", "--data-dir", str(self.data_dir)).strip()
+
+    def start(self) -> None:
+        log = (self.root / f"{self.node_id.lower()}-serve.log").open("wb")
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "clients", "serve", "--data-dir", str(self.data_dir)],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise DemoFailed(f"{self.node_id} server exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise DemoFailed(f"{self.node_id} did not start within {TIMEOUT:.0f} s")
+
+    def stop(self) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def wait_acknowledged(node: LiveNode, report_id: str, user: str) -> dict[str, object]:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        report = node.cli_json("report", "show", report_id, user=user)
+        assert isinstance(report, dict)
+        states = {d["partner"]: d["state"] for d in report["deliveries"]}
+        if all(state == "acknowledged" for state in states.values()):
+            return report
+        if any(state == "refused" for state in states.values()):
+            raise DemoFailed(f"report {report_id} was refused: {report['deliveries']}")
+        time.sleep(0.2)
+    raise DemoFailed(f"report {report_id} was not acknowledged within {TIMEOUT:.0f} s")
+
+
+def run(root: Path, say: object = print) -> dict[str, object]:
+    """Run the whole story under ``root``; returns the summary figures."""
+    started = time.monotonic()
+    out = say if callable(say) else print
+    iq, sy = LiveNode("IQ", "Baghdad", root), LiveNode("SY", "Damascus", root)
+    nodes = (iq, sy)
+    try:
+        out("== Two liaison nodes are set up ==")
+        for node in nodes:
+            node.init()
+            out(f"[{node.node_id}] node created in {node.city}: keys, configuration and database")
+        prints = {node.node_id: node.fingerprint() for node in nodes}
+        for node in nodes:
+            node.start()
+        for node in nodes:
+            node.wait_ready()
+            out(f"[{node.node_id}] serving at {node.url}")
+        out("")
+        out("== The administrators read their fingerprints to each other over the phone ==")
+        for here, there in ((iq, sy), (sy, iq)):
+            out(f"[{there.node_id}] reads out: {prints[there.node_id]}")
+            here.cli("partner", "add", there.node_id, "--url", there.url, "--fingerprint",
+                     prints[there.node_id], "--display-name", there.city,
+                     "--data-dir", str(here.data_dir))  # fmt: skip
+            out(f"[{here.node_id}] pinned {there.node_id}: its key document matches")
+        for node in nodes:
+            for user, role in (("duty-officer", "officer"), ("auditor", "auditor")):
+                node.cli("user", "add", user, "--role", role, "--data-dir", str(node.data_dir))
+        out("[IQ] [SY] accounts created: a duty officer and an auditor on each side")
+        out("")
+
+        out("== Officers submit fictional reports for each other ==")
+        submitted = {}
+        for node, partner, name in ((iq, sy, "iq-cell-wadi7.json"), (sy, iq, "sy-escape-d12.json")):
+            node.cli("login", "duty-officer", user="officer")
+            report = node.cli_json("report", "submit", str(REPORTS / name), "--to",
+                                   partner.node_id, user="officer")  # fmt: skip
+            assert isinstance(report, dict)
+            submitted[node.node_id] = report
+            out(f"[{node.node_id}] submitted {report['title']!r} ({report['tlp']}) "
+                f"for {partner.node_id}: report {report['id'][:8]}")  # fmt: skip
+        out("")
+
+        out("== The nodes deliver: signed, X-Wing sealed, acknowledged with signed receipts ==")
+        for node in nodes:
+            report = wait_acknowledged(node, str(submitted[node.node_id]["id"]), "officer")
+            delivery = report["deliveries"][0]  # type: ignore[index]
+            out(f"[{node.node_id}] report {str(report['id'])[:8]} to {delivery['partner']}: "
+                f"{delivery['state']} (message {str(delivery['message_id'])[:8]}, "
+                f"seq {delivery['seq']}, {delivery['attempts']} attempt)")  # fmt: skip
+        out("")
+
+        out("== The partner officers read what arrived ==")
+        read = 0
+        for node, sender in ((sy, iq), (iq, sy)):
+            inbox = node.cli_json("inbox", user="officer")
+            assert isinstance(inbox, list) and len(inbox) == 1, inbox
+            item = node.cli_json("inbox", "show", inbox[0]["id"], user="officer")
+            assert isinstance(item, dict) and isinstance(item["bundle"], dict)
+            if item["bundle"]["id"] != submitted[sender.node_id]["bundle_id"]:
+                raise DemoFailed(f"{node.node_id} read another bundle than {sender.node_id} sent")
+            read += 1
+            types = sorted({o["type"] for o in item["bundle"]["objects"]})
+            out(f"[{node.node_id}] from {item['sender']}: {item['title']!r} {item['tlp']}, "
+                f"signatures verified; objects: {', '.join(types)}")  # fmt: skip
+        out("")
+
+        out("== The auditors review the access logs ==")
+        events = {}
+        for node in nodes:
+            node.cli("login", "auditor", user="auditor")
+            log = node.cli_json("audit", user="auditor")
+            assert isinstance(log, list)
+            events[node.node_id] = len(log)
+            actions = sorted({e["action"] for e in log})
+            out(f"[{node.node_id}] {len(log)} records: {', '.join(actions)}")
+        out("")
+    finally:
+        codes = {node.node_id: node.stop() for node in nodes}
+    if any(code != 0 for code in codes.values()):
+        raise DemoFailed(f"the servers did not shut down cleanly: exit codes {codes}")
+    elapsed = time.monotonic() - started
+    summary = {
+        "nodes": 2,
+        "reports_submitted": len(submitted),
+        "reports_acknowledged": len(submitted),
+        "reports_read_by_partner": read,
+        "audit_records": events,
+        "server_exit_codes": codes,
+        "seconds": round(elapsed, 1),
+    }
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="keep the data dirs and logs")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    args = parser.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="liaison-demo-"))
+    say = (lambda _text: None) if args.quiet else (lambda text: print(text, flush=True))
+    try:
+        summary = run(root, say)
+    except (DemoFailed, AssertionError, OSError, subprocess.SubprocessError) as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        print(f"(data dirs and server logs kept in {root})", file=sys.stderr)
+        return 1
+    print("Summary: 2 nodes (IQ Baghdad, SY Damascus) on loopback, "
+          f"{summary['reports_submitted']} reports submitted, "
+          f"{summary['reports_acknowledged']} delivered and acknowledged with signed receipts, "
+          f"{summary['reports_read_by_partner']} read by the partner officers, "
+          f"audit records IQ {summary['audit_records']['IQ']} / "  # type: ignore[index]
+          f"SY {summary['audit_records']['SY']}, "  # type: ignore[index]
+          f"{summary['seconds']} s.")  # fmt: skip
+    if args.keep:
+        print(f"Data dirs and server logs: {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
