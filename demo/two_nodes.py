@@ -73,7 +73,7 @@ class LiveNode:
     def cli(self, *args: str, user: str | None = None) -> str:
         """Run ``liaison ARGS`` as this node's operator or officer; return its output."""
         command = [sys.executable, "-m", "clients", *args]
-        done = subprocess.run(  # noqa: S603 - our own CLI, arguments built here
+        done = subprocess.run(
             command, env=self.env(user), capture_output=True, text=True, timeout=120, check=False
         )
         if done.returncode != 0:
@@ -94,7 +94,7 @@ class LiveNode:
 
     def start(self) -> None:
         log = (self.root / f"{self.node_id.lower()}-serve.log").open("wb")
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "clients", "serve", "--data-dir", str(self.data_dir)],
             env=self.env(),
             stdout=log,
