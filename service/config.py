@@ -43,8 +43,19 @@ class Settings(BaseSettings):
     envelope_lifetime: int = Field(7 * 24 * 3600, ge=60, le=30 * 24 * 3600)
     clock_skew: int = Field(120, ge=0, le=3600)
     request_max_age: int = Field(300, ge=10, le=3600)
-    delivery_idle_seconds: float = Field(2.0, gt=0)
-    delivery_timeout: float = Field(30.0, gt=0)
+    delivery_idle_seconds: float = Field(
+        2.0, gt=0, description="longest the worker sleeps when nothing is due (a submit wakes it)"
+    )
+    delivery_timeout: float = Field(30.0, gt=0, description="HTTP timeout towards partners")
+    delivery_batch: int = Field(50, ge=1, le=1000, description="deliveries claimed per round")
+    delivery_lease_seconds: float = Field(
+        60.0, gt=0, description="how long a worker owns a claimed delivery before others may"
+    )
+    retry_base_seconds: float = Field(2.0, gt=0, description="first retry delay (doubles)")
+    retry_max_seconds: float = Field(300.0, gt=0, description="longest retry delay")
+    pull_interval_seconds: float = Field(
+        30.0, gt=0, description="how often to ask each partner for envelopes we may have missed"
+    )
     login_failures_before_delay: int = Field(
         5, ge=1, description="consecutive failed logins after which an account must wait"
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -93,6 +94,7 @@ class Acceptance:
     receipt: bytes
     duplicate: bool
     inbound_id: str
+    seq: int
 
 
 def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> Acceptance:
@@ -116,7 +118,7 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
     )
     if existing is not None:
         if hmac.compare_digest(existing.envelope_sha256, digest):
-            return Acceptance(existing.receipt, duplicate=True, inbound_id=existing.id)
+            return Acceptance(existing.receipt, True, existing.id, existing.seq)
         raise Conflict(f"message {header.message_id} was already received with other content")
     # F4
     verified = open_envelope(
@@ -168,7 +170,53 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
             f"message {header.message_id} (seq {header.seq}) collides with one already stored; "
             "retry to receive the stored receipt"
         ) from exc
-    return Acceptance(receipt, duplicate=False, inbound_id=inbound_id)
+    return Acceptance(receipt, False, inbound_id, header.seq)
+
+
+def advance_cursor(session: Session, partner: Partner, void: frozenset[int] = frozenset()) -> None:
+    """Move ``received_through`` over every sequence number that has now arrived (or that the
+    sender declared void: a delivery it gave up on)."""
+    while True:
+        following = partner.received_through + 1
+        arrived = session.scalar(
+            select(Inbound.id).where(Inbound.partner_id == partner.id, Inbound.seq == following)
+        )
+        if arrived is None and following not in void:
+            return
+        partner.received_through = following
+
+
+def store_envelope(
+    node: Node,
+    partner_id: int,
+    envelope: bytes,
+    actor: Actor,
+    via: str,
+    session: Session | None = None,
+) -> Acceptance:
+    """F2-F5 for one envelope from a known partner, with its audit record and the cursor update,
+    in one transaction (``session``'s, or a new one). Used by push, pull and courier import.
+
+    Raises:
+        CryptoError, Conflict, Unprocessable: see :func:`ingest`.
+    """
+    if session is None:
+        with node.db.transaction() as new_session:
+            return store_envelope(node, partner_id, envelope, actor, via, new_session)
+    # One ingest per partner at a time: the cursor below is read and written.
+    partner = session.scalar(select(Partner).where(Partner.id == partner_id).with_for_update())
+    assert partner is not None
+    accepted = ingest(session, node, partner, envelope)
+    reason = "duplicate: stored receipt re-sent" if accepted.duplicate else None
+    if via != "push":
+        reason = f"{reason or 'new'} (via {via})"
+    audit.record(session, actor=actor, action="report.receive", outcome=audit.ALLOWED,
+                 at=node.utcnow(), object_type="inbound", object_id=accepted.inbound_id,
+                 reason=reason)  # fmt: skip
+    advance_cursor(session, partner)
+    if accepted.seq > partner.received_through:
+        node.request_pull()  # a gap below this one: ask the partner for what is missing
+    return accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,42 +225,33 @@ class SignedAnswer:
     headers: dict[str, str]
 
 
-def receive_envelope(
-    node: Node, request: httpsig.HttpRequestParts, remote_addr: str | None
+def handle_signed(
+    node: Node,
+    request: httpsig.HttpRequestParts,
+    remote_addr: str | None,
+    work: Callable[[Session, Partner], bytes],
+    media_type: str = "application/json",
 ) -> SignedAnswer:
-    """Handle ``POST /federation/v1/envelopes``: everything between the route and the database.
+    """F1 for any partner request, then ``work`` in the same transaction, then a signed answer.
 
     Raises:
-        FederationRejected: any authentication or envelope verification failure (audited).
-        Conflict, Unprocessable: see :func:`ingest` (audited).
+        FederationRejected: any verification failure (audited; the peer hears "rejected").
+        ServiceError: what ``work`` raises (audited).
     """
     actor = Actor("partner", "unauthenticated", None, remote_addr)
     try:
         with node.db.transaction() as session:
             partner = authenticate_partner(session, node, request)
-            actor = Actor(
-                "partner", f"{partner.node_id}/{partner.signing_key_id}", None, remote_addr
-            )
-            accepted = ingest(session, node, partner, request.body)
-            audit.record(
-                session,
-                actor=actor,
-                action="report.receive",
-                outcome=audit.ALLOWED,
-                at=node.utcnow(),
-                object_type="inbound",
-                object_id=accepted.inbound_id,
-                reason="duplicate: stored receipt re-sent" if accepted.duplicate else None,
-            )
+            actor = Actor("partner", f"{partner.node_id}/{partner.signing_key_id}", None,
+                          remote_addr)  # fmt: skip
+            body = work(session, partner)
     except CryptoError as exc:
-        _record_refusal(node, actor, exc.diagnostics())
+        _record_refusal(node, actor, f"{request.target_uri}: {exc.diagnostics()}")
         raise FederationRejected("rejected") from exc
     except ServiceError as exc:
-        _record_refusal(node, actor, exc.diagnostics())
+        _record_refusal(node, actor, f"{request.target_uri}: {exc.diagnostics()}")
         raise
-    response = httpsig.HttpResponseParts(
-        200, {"content-type": RECEIPT_MEDIA_TYPE}, accepted.receipt
-    )
+    response = httpsig.HttpResponseParts(200, {"content-type": media_type}, body)
     headers = httpsig.sign_response(
         response,
         request,
@@ -220,16 +259,27 @@ def receive_envelope(
         keyid=node.identity.signing.public.key_id,
         now=node.now(),
     )
-    return SignedAnswer(accepted.receipt, {"content-type": RECEIPT_MEDIA_TYPE, **headers})
+    return SignedAnswer(body, {"content-type": media_type, **headers})
+
+
+def receive_envelope(
+    node: Node, request: httpsig.HttpRequestParts, remote_addr: str | None
+) -> SignedAnswer:
+    """Handle ``POST /federation/v1/envelopes``: F1-F5 and the signed receipt.
+
+    Raises:
+        FederationRejected: any authentication or envelope verification failure (audited).
+        Conflict, Unprocessable: see :func:`ingest` (audited).
+    """
+
+    def work(session: Session, partner: Partner) -> bytes:
+        actor = Actor("partner", f"{partner.node_id}/{partner.signing_key_id}", None, remote_addr)
+        return store_envelope(node, partner.id, request.body, actor, "push", session).receipt
+
+    return handle_signed(node, request, remote_addr, work, RECEIPT_MEDIA_TYPE)
 
 
 def _record_refusal(node: Node, actor: Actor, reason: str) -> None:
     with node.db.transaction() as session:
-        audit.record(
-            session,
-            actor=actor,
-            action="federation.refuse",
-            outcome=audit.DENIED,
-            at=node.utcnow(),
-            reason=reason,
-        )
+        audit.record(session, actor=actor, action="federation.refuse", outcome=audit.DENIED,
+                     at=node.utcnow(), reason=reason)  # fmt: skip

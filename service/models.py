@@ -94,6 +94,11 @@ class Partner(Base):
     next_seq: Mapped[int] = mapped_column(BigInteger, default=1)
     added_at: Mapped[datetime] = mapped_column(Timestamp)
     keys_fetched_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Inbound stream from this partner: every seq up to received_through has arrived. It is the
+    # pull cursor, and seqs received above it reveal gaps.
+    received_through: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_pull_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    last_pull_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Report(Base):
@@ -143,6 +148,10 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     receipt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    acknowledged_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Lease: the worker that claimed this delivery owns it until lease_until (then others may).
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
     report: Mapped[Report] = relationship(back_populates="deliveries")
     partner: Mapped[Partner] = relationship(lazy="joined")

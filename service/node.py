@@ -37,6 +37,9 @@ class Wakeup:
     def ring(self) -> None:
         self._event.set()
 
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
     def wait(self, timeout: float) -> bool:
         rang = self._event.wait(timeout)
         self._event.clear()
@@ -51,6 +54,7 @@ class Node:
     clock: Clock = time.time
     password_policy: PasswordPolicy = field(default_factory=PasswordPolicy)
     wakeup: Wakeup = field(default_factory=Wakeup)
+    pull_requested: threading.Event = field(default_factory=threading.Event)
     http_client: Callable[[], httpx.AsyncClient] | None = None
     """Makes the client used to reach partners; tests inject in-process transports here."""
 
@@ -81,6 +85,11 @@ class Node:
         return self.identity.key_document(
             endpoint=self.settings.public_url, serial=serial, now=self.now()
         )
+
+    def request_pull(self) -> None:
+        """Ask the worker to pull from partners soon (a gap in a sequence was seen)."""
+        self.pull_requested.set()
+        self.wakeup.ring()
 
     @property
     def node_id(self) -> str:

@@ -1,0 +1,207 @@
+"""The durable outbox: delivery jobs, who holds them, and how they end.
+
+A delivery is one report addressed to one partner. It is created with the report, in the same
+transaction, and lives in the database until a valid signed receipt arrives, however that happens:
+a push answered with a receipt (``service.delivery``), a partner pulling what it missed and sending
+receipts back (``service.pull``), or envelopes and receipts carried by an offline courier
+(``service.courier``).
+
+Exactly-once effect rests on three rules:
+
+* The envelope is sealed once, on the first attempt, and stored; every later attempt, pull or
+  courier export sends those same bytes, so every receipt names the same digest and the receiver
+  recognises a repeat by (sender, message id) and the digest.
+* A delivery is marked acknowledged only by a receipt that passes C1-C4 (docs/protocol.md).
+* Workers claim due deliveries with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
+  serialises writers instead), so replicas sharing a database never hold the same delivery at the
+  same time, and a crashed worker's lease expires so another takes its jobs over.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from crypto.envelope import seal
+from crypto.keydoc import PublishedKemKey
+from crypto.receipt import VerifiedReceipt, verify_receipt
+from service import audit
+from service.audit import Actor
+from service.models import Delivery
+from service.node import Node
+from service.partners import pinned_key
+from service.reports import ACKNOWLEDGED, QUEUED, REFUSED, SENT, STIX_MEDIA_TYPE, body_context
+
+PENDING = (QUEUED, SENT)
+
+
+def claim_due(node: Node, owner: str, limit: int) -> list[int]:
+    """Lease up to ``limit`` due deliveries to ``owner``; returns their ids.
+
+    Due means pending, its next attempt time reached, and not leased to anyone (or the lease has
+    expired). Rows other workers are claiming at this moment are skipped, not waited for.
+    """
+    now = node.utcnow()
+    until = now + timedelta(seconds=node.settings.delivery_lease_seconds)
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.state.in_(PENDING),
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with node.db.transaction() as session:
+        ids = list(session.scalars(due))
+        if not ids:
+            return []
+        claimed = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(ids),
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+            )
+            .values(lease_owner=owner, lease_until=until)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(claimed.scalars())
+
+
+def holds_lease(delivery: Delivery, owner: str, node: Node) -> bool:
+    return (
+        delivery.lease_owner == owner
+        and delivery.lease_until is not None
+        and delivery.lease_until > node.utcnow()
+    )
+
+
+def release(delivery: Delivery) -> None:
+    delivery.lease_owner = None
+    delivery.lease_until = None
+
+
+def seal_delivery(session: Session, node: Node, delivery: Delivery, key: PublishedKemKey) -> None:
+    """Seal the delivery's report to ``key`` and store the envelope, unless already sealed."""
+    if delivery.envelope is not None:
+        return
+    report = delivery.report
+    sealed = seal(
+        sender=node.identity,
+        recipient_id=delivery.partner.node_id,
+        recipient_key=key,
+        body=node.data_key.open(report.body_ct, body_context(report.id)),
+        content_type=STIX_MEDIA_TYPE,
+        message_id=delivery.message_id,
+        seq=delivery.seq,
+        now=node.now(),
+        lifetime=node.settings.envelope_lifetime,
+    )
+    delivery.envelope = sealed.data
+    delivery.envelope_sha256 = sealed.digest
+
+
+def mark_sent(session: Session, node: Node, delivery: Delivery, via: str) -> None:
+    """Count an attempt; the first one is recorded in the audit log as the send."""
+    first = delivery.sent_at is None
+    delivery.attempts += 1
+    if delivery.state == QUEUED:
+        delivery.state = SENT
+    delivery.sent_at = delivery.sent_at or node.utcnow()
+    if first:
+        audit.record(session, actor=Actor.system(), action="report.send", outcome=audit.ALLOWED,
+                     at=node.utcnow(), object_type="delivery", object_id=delivery.message_id,
+                     reason=f"to {delivery.partner.node_id} by {via}")  # fmt: skip
+
+
+def accept_receipt(
+    session: Session, node: Node, delivery: Delivery, receipt: bytes, via: str
+) -> VerifiedReceipt:
+    """Verify a receipt for ``delivery`` (C1-C4) and mark it acknowledged.
+
+    A receipt for a delivery that is already acknowledged is verified as well and then changes
+    nothing: the first receipt is the one kept.
+
+    Raises:
+        CryptoError: the receipt does not verify or names another envelope.
+    """
+    assert delivery.envelope_sha256 is not None, "a receipt for an envelope never sealed"
+    verified = verify_receipt(
+        receipt,
+        receiver_key=pinned_key(delivery.partner),
+        expected_receiver=delivery.partner.node_id,
+        expected_sender=node.node_id,
+        expected_message_id=delivery.message_id,
+        expected_envelope_sha256=delivery.envelope_sha256,
+        now=node.now(),
+        max_skew=node.settings.clock_skew,
+    )
+    if delivery.state != ACKNOWLEDGED:
+        delivery.state = ACKNOWLEDGED
+        delivery.receipt = verified.raw
+        delivery.acknowledged_at = node.utcnow()
+        delivery.acknowledged_via = via
+        delivery.last_error = None
+        release(delivery)
+        audit.record(session, actor=Actor("partner", delivery.partner.node_id),
+                     action="receipt.accept", outcome=audit.ALLOWED, at=node.utcnow(),
+                     object_type="delivery", object_id=delivery.message_id,
+                     reason=f"via {via}")  # fmt: skip
+    return verified
+
+
+def mark_refused(session: Session, node: Node, delivery: Delivery, reason: str) -> None:
+    delivery.state = REFUSED
+    delivery.last_error = reason[:2000]
+    release(delivery)
+    audit.record(session, actor=Actor("partner", delivery.partner.node_id),
+                 action="report.refused", outcome=audit.DENIED, at=node.utcnow(),
+                 object_type="delivery", object_id=delivery.message_id, reason=reason)  # fmt: skip
+
+
+def schedule_retry(node: Node, delivery: Delivery, reason: str) -> None:
+    """Try again later: exponential backoff from ``retry_base_seconds`` up to
+    ``retry_max_seconds``, with full jitter between half and all of the delay so that many
+    deliveries failing together do not come back together."""
+    settings = node.settings
+    exponent = max(delivery.attempts - 1, 0)
+    delay = min(settings.retry_base_seconds * 2 ** min(exponent, 30), settings.retry_max_seconds)
+    delay *= random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+    delivery.last_error = reason[:2000]
+    delivery.next_attempt_at = node.utcnow() + timedelta(seconds=delay)
+    release(delivery)
+
+
+def pending_for(session: Session, partner_id: int, after_seq: int, limit: int) -> list[Delivery]:
+    """Deliveries to a partner with a sequence number above ``after_seq``, lowest first: what a
+    partner that pulls, or a courier, should carry. Acknowledged ones are included (a partner
+    restored from a backup has lost them); refused ones are not."""
+    query = (
+        select(Delivery)
+        .where(
+            Delivery.partner_id == partner_id,
+            Delivery.seq > after_seq,
+            Delivery.state != REFUSED,
+        )
+        .order_by(Delivery.seq)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def refused_seqs(session: Session, partner_id: int, after_seq: int, limit: int) -> list[int]:
+    """Sequence numbers above ``after_seq`` of deliveries to this partner that were refused."""
+    query = (
+        select(Delivery.seq)
+        .where(Delivery.partner_id == partner_id, Delivery.seq > after_seq,
+               Delivery.state == REFUSED)
+        .order_by(Delivery.seq)
+        .limit(limit)
+    )  # fmt: skip
+    return list(session.scalars(query))

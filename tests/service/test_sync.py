@@ -1,0 +1,237 @@
+"""Sync that survives outages: leases, pull catch-up, gaps, void sequence numbers, restores."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from crypto import httpsig
+from crypto.canonical import canonicalize
+from crypto.signing import SigningKey
+from service import outbox
+from service.delivery import DeliveryWorker
+from service.models import Delivery, Inbound, Partner
+from service.pull import Puller
+from tests.twonode import REPORTS
+
+pytestmark = pytest.mark.anyio
+
+
+def _bundle() -> bytes:
+    """A fresh fictional report: the demo bundle under a new bundle id."""
+    bundle = json.loads((REPORTS / "sy-escape-d12.json").read_bytes())
+    bundle["id"] = f"bundle--{uuid.uuid4()}"
+    return json.dumps(bundle).encode()
+
+
+async def _submit(node, count: int, to: str = "SY") -> list[str]:
+    officer = await node.login("officer")
+    ids = []
+    async with node.client() as c:
+        for _ in range(count):
+            r = await c.post(
+                "/api/v1/reports",
+                params={"to": to},
+                content=_bundle(),
+                headers={**officer, "content-type": "application/stix+json"},
+            )
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+    return ids
+
+
+def _deliveries(node) -> list[Delivery]:
+    with node.node.db.transaction() as s:
+        return list(s.scalars(select(Delivery).order_by(Delivery.seq)))
+
+
+def _inbound_seqs(node) -> list[int]:
+    with node.node.db.transaction() as s:
+        return sorted(s.scalars(select(Inbound.seq)))
+
+
+def _cursor(node, partner: str) -> int:
+    with node.node.db.transaction() as s:
+        return s.scalar(select(Partner.received_through).where(Partner.node_id == partner))
+
+
+async def test_partner_down_then_back_receives_everything_by_pulling(pinned):
+    """SY is unreachable while IQ's officers submit; IQ's pushes fail into backoff. When SY comes
+    back it pulls on its own, gets every report once, and its receipts acknowledge them at IQ."""
+    iq, sy = pinned
+    iq.network.down.add("sy.test")
+    await _submit(iq, 12)
+    assert await iq.deliver() == 12
+    assert {d.state for d in _deliveries(iq)} == {"sent"}  # sealed, attempted, in backoff
+    assert all("ConnectError" in (d.last_error or "") for d in _deliveries(iq))
+
+    iq.network.down.clear()
+    pulled = await Puller(sy.node).pull_all()
+    assert pulled == 12
+    assert _inbound_seqs(sy) == list(range(1, 13)) and _cursor(sy, "IQ") == 12
+    assert {(d.state, d.acknowledged_via) for d in _deliveries(iq)} == {("acknowledged", "pull")}
+    # Nothing left to do for IQ's worker, and pulling again brings nothing new.
+    assert await iq.deliver() == 0
+    assert await Puller(sy.node).pull_all() == 0
+
+
+async def test_a_pushed_report_beyond_a_gap_triggers_a_pull_that_fills_it(pinned, clock):
+    iq, sy = pinned
+    await _submit(iq, 3)
+    with iq.node.db.transaction() as s:  # hold back seq 1 and 2; only seq 3 is due
+        s.execute(
+            update(Delivery).where(Delivery.seq < 3)
+            .values(next_attempt_at=iq.node.utcnow() + timedelta(hours=1))
+        )  # fmt: skip
+    assert await iq.deliver() == 1
+    assert _inbound_seqs(sy) == [3] and _cursor(sy, "IQ") == 0
+    assert sy.node.pull_requested.is_set()  # the gap asked for a pull
+
+    worker = DeliveryWorker(sy.node)
+    assert await worker.pull_if_due() == 2
+    assert not sy.node.pull_requested.is_set()
+    assert _inbound_seqs(sy) == [1, 2, 3] and _cursor(sy, "IQ") == 3
+    assert {d.state for d in _deliveries(iq)} == {"acknowledged"}
+
+
+async def test_refused_deliveries_do_not_block_the_cursor(pinned):
+    iq, sy = pinned
+    await _submit(iq, 3)
+    with iq.node.db.transaction() as s:
+        s.execute(update(Delivery).where(Delivery.seq == 2).values(state="refused"))
+    await Puller(sy.node).pull_all()
+    assert _inbound_seqs(sy) == [1, 3]
+    assert _cursor(sy, "IQ") == 3  # seq 2 was declared void by IQ
+
+
+async def test_a_node_restored_from_an_old_backup_gets_everything_again(pinned):
+    iq, sy = pinned
+    await _submit(iq, 4)
+    await iq.deliver()
+    assert _inbound_seqs(sy) == [1, 2, 3, 4]
+    # SY is restored from a backup taken before any of them arrived.
+    with sy.node.db.transaction() as s:
+        s.execute(delete(Inbound))
+        s.execute(update(Partner).values(received_through=0))
+    assert await Puller(sy.node).pull_all() == 4
+    assert _inbound_seqs(sy) == [1, 2, 3, 4]
+    assert {d.state for d in _deliveries(iq)} == {"acknowledged"}
+
+
+async def test_two_workers_never_hold_the_same_delivery(pinned):
+    iq, _ = pinned
+    await _submit(iq, 10)
+    a = outbox.claim_due(iq.node, "worker-a", 6)
+    b = outbox.claim_due(iq.node, "worker-b", 6)
+    assert len(a) == 6 and len(b) == 4 and not set(a) & set(b)
+    assert outbox.claim_due(iq.node, "worker-c", 6) == []
+
+
+async def test_a_crashed_workers_lease_expires_and_another_takes_over(pinned, clock):
+    iq, sy = pinned
+    await _submit(iq, 2)
+    crashed = outbox.claim_due(iq.node, "crashed-worker", 10)
+    assert len(crashed) == 2
+    survivor = DeliveryWorker(iq.node, owner="survivor")
+    assert await survivor.run_once() == 0  # leased to the crashed worker
+    clock.advance(iq.node.settings.delivery_lease_seconds + 1)
+    assert await survivor.run_once() == 2
+    assert {d.state for d in _deliveries(iq)} == {"acknowledged"}
+    assert _inbound_seqs(sy) == [1, 2]
+
+
+async def test_a_worker_whose_lease_expired_does_not_send(pinned, clock):
+    iq, sy = pinned
+    await _submit(iq, 1)
+    slow = DeliveryWorker(iq.node, owner="slow")
+    [delivery_id] = outbox.claim_due(iq.node, "slow", 1)
+    clock.advance(iq.node.settings.delivery_lease_seconds + 1)
+    assert outbox.claim_due(iq.node, "fast", 1) == [delivery_id]
+    async with iq.node.http_client() as client:
+        assert await slow.deliver(client, delivery_id) == "skipped"
+    assert _inbound_seqs(sy) == []
+
+
+async def test_retries_back_off_exponentially_with_jitter(pinned, clock):
+    iq, _ = pinned
+    iq.network.down.add("sy.test")
+    await _submit(iq, 1)
+    delays = []
+    for _ in range(6):
+        clock.advance(10_000)
+        await iq.deliver()
+        [d] = _deliveries(iq)
+        delays.append((d.next_attempt_at - iq.node.utcnow()).total_seconds())
+    base, cap = iq.node.settings.retry_base_seconds, iq.node.settings.retry_max_seconds
+    for attempt, delay in enumerate(delays, start=1):
+        full = min(base * 2 ** (attempt - 1), cap)
+        assert full / 2 <= delay <= full
+    [d] = _deliveries(iq)
+    assert d.attempts == 6 and d.state == "sent" and d.envelope is not None
+
+
+async def test_pull_needs_a_valid_partner_signature(pinned):
+    iq, sy = pinned
+    await _submit(iq, 1)
+    body = canonicalize({"after": 0})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=iq.app), base_url=iq.url) as c:
+        r = await c.post("/federation/v1/pull", content=body,
+                         headers={"content-type": "application/json"})  # fmt: skip
+        assert r.status_code == 401 and r.json()["code"] == "rejected"
+        intruder = SigningKey.generate()
+        parts = httpsig.HttpRequestParts(
+            "POST", iq.url + "/federation/v1/pull", {"content-type": "application/json"}, body
+        )
+        headers = httpsig.sign_request(parts, key=intruder, keyid=intruder.public.key_id,
+                                       now=iq.node.now())  # fmt: skip
+        r = await c.post("/federation/v1/pull", content=body,
+                         headers={"content-type": "application/json", **headers})  # fmt: skip
+        assert r.status_code == 401
+
+
+async def test_forged_receipts_acknowledge_nothing(pinned):
+    """A receipt not signed by SY is counted invalid and leaves the delivery pending."""
+    from crypto.receipt import issue_receipt
+    from service.pull import RECEIPTS_PATH
+
+    iq, sy = pinned
+    await _submit(iq, 1)
+    iq.network.down.add("sy.test")
+    await iq.deliver()  # sealed, not delivered
+    [d] = _deliveries(iq)
+    forged = issue_receipt(key=SigningKey.generate(), message_id=d.message_id,
+                           envelope_sha256=d.envelope_sha256, sender="IQ", receiver="SY",
+                           received_at=iq.node.now())  # fmt: skip
+    from crypto.encoding import b64u_encode
+
+    body = canonicalize({"receipts": [b64u_encode(forged)]})
+    signing = sy.node.identity.signing
+    parts = httpsig.HttpRequestParts(
+        "POST", iq.url + RECEIPTS_PATH, {"content-type": "application/json"}, body
+    )
+    headers = httpsig.sign_request(parts, key=signing, keyid=signing.public.key_id,
+                                   now=iq.node.now())  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=iq.app), base_url=iq.url) as c:
+        r = await c.post(RECEIPTS_PATH, content=body,
+                         headers={"content-type": "application/json", **headers})  # fmt: skip
+    assert r.status_code == 200 and r.json() == {"accepted": 0, "invalid": 1, "unknown": 0}
+    assert _deliveries(iq)[0].state == "sent"
+
+
+async def test_exactly_once_when_push_and_pull_race(pinned):
+    """The same envelope arrives by push and by pull: one copy, one acknowledgement."""
+    iq, sy = pinned
+    await _submit(iq, 5)
+    await Puller(sy.node).pull_all()
+    with iq.node.db.transaction() as s:  # make IQ push them all again anyway
+        s.execute(update(Delivery).values(state="sent", next_attempt_at=iq.node.utcnow()))
+    assert await iq.deliver() == 5
+    assert _inbound_seqs(sy) == [1, 2, 3, 4, 5]
+    with sy.node.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Inbound)) == 5
+    assert {d.state for d in _deliveries(iq)} == {"acknowledged"}
