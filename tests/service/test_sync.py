@@ -176,7 +176,7 @@ async def test_retries_back_off_exponentially_with_jitter(pinned, clock):
 
 
 async def test_pull_needs_a_valid_partner_signature(pinned):
-    iq, sy = pinned
+    iq, _ = pinned
     await _submit(iq, 1)
     body = canonicalize({"after": 0})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=iq.app), base_url=iq.url) as c:
