@@ -85,9 +85,10 @@ async def test_a_pushed_report_beyond_a_gap_triggers_a_pull_that_fills_it(pinned
     await _submit(iq, 3)
     with iq.node.db.transaction() as s:  # hold back seq 1 and 2; only seq 3 is due
         s.execute(
-            update(Delivery).where(Delivery.seq < 3)
+            update(Delivery)
+            .where(Delivery.seq < 3)
             .values(next_attempt_at=iq.node.utcnow() + timedelta(hours=1))
-        )  # fmt: skip
+        )
     assert await iq.deliver() == 1
     assert _inbound_seqs(sy) == [3] and _cursor(sy, "IQ") == 0
     assert sy.node.pull_requested.is_set()  # the gap asked for a pull
@@ -180,17 +181,22 @@ async def test_pull_needs_a_valid_partner_signature(pinned):
     await _submit(iq, 1)
     body = canonicalize({"after": 0})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=iq.app), base_url=iq.url) as c:
-        r = await c.post("/federation/v1/pull", content=body,
-                         headers={"content-type": "application/json"})  # fmt: skip
+        r = await c.post(
+            "/federation/v1/pull", content=body, headers={"content-type": "application/json"}
+        )
         assert r.status_code == 401 and r.json()["code"] == "rejected"
         intruder = SigningKey.generate()
         parts = httpsig.HttpRequestParts(
             "POST", iq.url + "/federation/v1/pull", {"content-type": "application/json"}, body
         )
-        headers = httpsig.sign_request(parts, key=intruder, keyid=intruder.public.key_id,
-                                       now=iq.node.now())  # fmt: skip
-        r = await c.post("/federation/v1/pull", content=body,
-                         headers={"content-type": "application/json", **headers})  # fmt: skip
+        headers = httpsig.sign_request(
+            parts, key=intruder, keyid=intruder.public.key_id, now=iq.node.now()
+        )
+        r = await c.post(
+            "/federation/v1/pull",
+            content=body,
+            headers={"content-type": "application/json", **headers},
+        )
         assert r.status_code == 401
 
 
@@ -204,9 +210,14 @@ async def test_forged_receipts_acknowledge_nothing(pinned):
     iq.network.down.add("sy.test")
     await iq.deliver()  # sealed, not delivered
     [d] = _deliveries(iq)
-    forged = issue_receipt(key=SigningKey.generate(), message_id=d.message_id,
-                           envelope_sha256=d.envelope_sha256, sender="IQ", receiver="SY",
-                           received_at=iq.node.now())  # fmt: skip
+    forged = issue_receipt(
+        key=SigningKey.generate(),
+        message_id=d.message_id,
+        envelope_sha256=d.envelope_sha256,
+        sender="IQ",
+        receiver="SY",
+        received_at=iq.node.now(),
+    )
     from crypto.encoding import b64u_encode
 
     body = canonicalize({"receipts": [b64u_encode(forged)]})
@@ -214,11 +225,13 @@ async def test_forged_receipts_acknowledge_nothing(pinned):
     parts = httpsig.HttpRequestParts(
         "POST", iq.url + RECEIPTS_PATH, {"content-type": "application/json"}, body
     )
-    headers = httpsig.sign_request(parts, key=signing, keyid=signing.public.key_id,
-                                   now=iq.node.now())  # fmt: skip
+    headers = httpsig.sign_request(
+        parts, key=signing, keyid=signing.public.key_id, now=iq.node.now()
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=iq.app), base_url=iq.url) as c:
-        r = await c.post(RECEIPTS_PATH, content=body,
-                         headers={"content-type": "application/json", **headers})  # fmt: skip
+        r = await c.post(
+            RECEIPTS_PATH, content=body, headers={"content-type": "application/json", **headers}
+        )
     assert r.status_code == 200 and r.json() == {"accepted": 0, "invalid": 1, "unknown": 0}
     assert _deliveries(iq)[0].state == "sent"
 
@@ -235,3 +248,40 @@ async def test_exactly_once_when_push_and_pull_race(pinned):
     with sy.node.db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Inbound)) == 5
     assert {d.state for d in _deliveries(iq)} == {"acknowledged"}
+
+
+async def test_partner_status_shows_backlog_errors_and_gaps(pinned):
+    iq, sy = pinned
+    iq.network.down.add("sy.test")
+    await _submit(iq, 3)
+    await iq.deliver()
+    admin = await iq.login("admin")
+    async with iq.client() as c:
+        status = (await c.get("/api/v1/admin/partners/SY/status", headers=admin)).json()
+    assert status["backlog"] == 3 and status["by_state"] == {"sent": 3}
+    assert "ConnectError" in status["last_error"] and status["oldest_undelivered_at"]
+    assert status["last_success_at"] is None and status["next_seq"] == 4
+
+    iq.network.down.clear()
+    with iq.node.db.transaction() as s:  # deliver seq 3 only: SY sees a gap below it
+        s.execute(
+            update(Delivery)
+            .where(Delivery.seq < 3)
+            .values(next_attempt_at=iq.node.utcnow() + timedelta(hours=1))
+        )
+        s.execute(
+            update(Delivery).where(Delivery.seq == 3).values(next_attempt_at=iq.node.utcnow())
+        )
+    await iq.deliver()
+    sy_admin = await sy.login("admin")
+    async with sy.client() as c:
+        inbound = (await c.get("/api/v1/admin/partners/IQ/status", headers=sy_admin)).json()
+        officer = await sy.login("officer")
+        forbidden = await c.get("/api/v1/admin/partners/IQ/status", headers=officer)
+    assert forbidden.status_code == 403
+    assert inbound["received"] == 1 and inbound["highest_seq_received"] == 3
+    assert inbound["received_through"] == 0 and inbound["missing_below_highest"] == 2
+    async with iq.client() as c:
+        status = (await c.get("/api/v1/admin/partners/SY/status", headers=admin)).json()
+    assert status["backlog"] == 2 and status["by_state"] == {"sent": 2, "acknowledged": 1}
+    assert status["last_success_at"] is not None
