@@ -119,13 +119,27 @@ class TokenIssuer:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": _REQUIRED_CLAIMS},
-                leeway=0,
+                # Times are checked below against the node's clock (injected in tests), not
+                # against the library's own reading of the system clock.
+                options={
+                    "require": _REQUIRED_CLAIMS,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}") from exc
         if claims.get("role") not in ROLES or not isinstance(claims.get("sub"), str):
             raise Unauthenticated("token carries no valid role or subject")
-        if int(claims["exp"]) <= now or int(claims["nbf"]) > now + 5:
-            raise Unauthenticated("token expired or not yet valid")
+        try:
+            exp, nbf, iat = int(claims["exp"]), int(claims["nbf"]), int(claims["iat"])
+        except (TypeError, ValueError) as exc:
+            raise Unauthenticated("token times are not integers") from exc
+        if exp <= now:
+            raise Unauthenticated("token expired")
+        if nbf > now + 5 or iat > now + 5:
+            raise Unauthenticated("token not yet valid")
+        if exp - iat > self.ttl:
+            raise Unauthenticated("token lifetime exceeds this node's limit")
         return TokenClaims(claims["sub"], claims["role"], claims["jti"], int(claims["exp"]))

@@ -8,12 +8,14 @@ key, writes the encrypted key file (0600) and ``node.toml``, and migrates the da
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from crypto.keys import KdfParams, NodeIdentity, load_identity, save_identity
+from crypto.envelope import DEFAULT_MAX_LIFETIME
+from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
 from service import migrate, users
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
@@ -127,3 +129,49 @@ def has_users(node: Node) -> bool:
 
     with node.db.transaction() as session:
         return session.scalar(select(User.id).limit(1)) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    new_kid: str
+    not_after: int
+    destroyed: list[str]
+    serial: int
+
+
+def rotate_encryption_keys(
+    settings: Settings,
+    passphrase: str,
+    *,
+    now: int,
+    lifetime: int = DEFAULT_KEM_LIFETIME,
+    kdf: KdfParams | None = None,
+) -> Rotation:
+    """Add a new encryption key valid from ``now``, destroy keys that expired long enough ago
+    that no valid envelope can still be sealed to them, and publish the key document under a
+    higher serial. Running ``serve`` processes pick the new document up when restarted.
+
+    Keys that expired less than the longest envelope lifetime (30 days) ago are kept: an envelope
+    sealed inside such a key's window may still be in flight or waiting in a courier file.
+
+    Raises:
+        KeyFileError: wrong passphrase or an unsafe key file.
+    """
+    identity = load_identity(settings.key_file, passphrase)
+    new = identity.add_kem_key(now=now, lifetime=lifetime)
+    destroyed = identity.destroy_kem_keys_before(now - DEFAULT_MAX_LIFETIME)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.transaction() as session:
+            state = session.get(NodeState, KEY_SERIAL, with_for_update=True)
+            serial = int(state.value) + 1 if state else 2
+            if state is None:
+                session.add(NodeState(name=KEY_SERIAL, value=str(serial)))
+            else:
+                state.value = str(serial)
+            # The key file is replaced atomically inside the transaction: if writing it fails,
+            # the serial is not raised.
+            save_identity(identity, settings.key_file, passphrase, kdf)
+    finally:
+        db.dispose()
+    return Rotation(new.kid, new.not_after, destroyed, serial)

@@ -1,0 +1,67 @@
+"""Rotating encryption keys: partners move to the new key without losing anything in flight."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from crypto.keys import load_identity
+from service.bootstrap import open_node, rotate_encryption_keys
+from service.models import Delivery
+from tests.twonode import FAST_KDF, PASSPHRASE
+from tests.service.test_sync import _inbound_seqs, _submit
+
+pytestmark = pytest.mark.anyio
+DAY = 24 * 3600
+
+
+async def test_rotation_publishes_a_new_key_and_partners_follow(pinned, clock):
+    iq, sy = pinned
+    settings = sy.node.settings
+    old_kid = sy.node.identity.kem_keys[0].kid
+    clock.advance(80 * DAY)  # ten days before the first key expires, SY's admin rotates
+    rotation = rotate_encryption_keys(settings, PASSPHRASE, now=sy.node.now(), kdf=FAST_KDF)
+    assert rotation.serial == 2 and rotation.destroyed == [] and rotation.new_kid != old_kid
+
+    # A restarted SY serves the new document and still holds the old key.
+    restarted = open_node(settings, PASSPHRASE, clock=clock, http_client=sy.node.http_client)
+    assert [k.kid for k in restarted.identity.kem_keys] == [old_kid, rotation.new_kid]
+    sy.node.identity = restarted.identity
+    sy.node.__dict__.pop("key_document", None)
+
+    # IQ keeps sealing to the old key while it is valid; SY opens it.
+    await _submit(iq, 1)
+    await iq.deliver()
+    assert _inbound_seqs(sy) == [1]
+
+    # After the old key expires, IQ finds no valid key in its copy, fetches the new document
+    # (serial 2, signed by the pinned keys) and seals to the new key.
+    clock.advance(11 * DAY)
+    await _submit(iq, 1)
+    await iq.deliver()
+    assert _inbound_seqs(sy) == [1, 2]
+    with iq.node.db.transaction() as s:
+        deliveries = s.scalars(select(Delivery).order_by(Delivery.seq)).all()
+        assert {d.state for d in deliveries} == {"acknowledged"}
+        assert rotation.new_kid.encode() in deliveries[1].envelope
+
+
+def test_rotation_destroys_only_keys_no_envelope_can_need(nodes, clock):
+    _, sy = nodes
+    settings = sy.node.settings
+    first = sy.node.identity.kem_keys[0]
+    rotate_encryption_keys(settings, PASSPHRASE, now=sy.node.now(), kdf=FAST_KDF)
+    # 20 days after the first key expired: kept (an envelope sealed to it may be in flight).
+    kept = rotate_encryption_keys(
+        settings, PASSPHRASE, now=first.not_after + 20 * DAY, kdf=FAST_KDF
+    )
+    assert kept.destroyed == []
+    gone = rotate_encryption_keys(
+        settings, PASSPHRASE, now=first.not_after + 31 * DAY, kdf=FAST_KDF
+    )
+    # The first key and the one added alongside it at the start have both been expired for
+    # more than 30 days; the two added later remain.
+    assert first.kid in gone.destroyed and len(gone.destroyed) == 2
+    remaining = [k.kid for k in load_identity(settings.key_file, PASSPHRASE).kem_keys]
+    assert first.kid not in remaining and len(remaining) == 2
+    assert kept.new_kid in remaining and gone.new_kid in remaining
