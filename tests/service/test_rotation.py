@@ -8,8 +8,8 @@ from sqlalchemy import select
 from crypto.keys import load_identity
 from service.bootstrap import open_node, rotate_encryption_keys
 from service.models import Delivery
-from tests.twonode import FAST_KDF, PASSPHRASE
 from tests.service.test_sync import _inbound_seqs, _submit
+from tests.twonode import FAST_KDF, PASSPHRASE
 
 pytestmark = pytest.mark.anyio
 DAY = 24 * 3600
