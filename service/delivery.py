@@ -143,7 +143,7 @@ class DeliveryWorker:
             if not outbox.holds_lease(delivery, self.owner, node):
                 return None  # our lease expired and another worker took the job over
             partner = delivery.partner
-            if delivery.envelope is None:
+            if outbox.needs_sealing(node, delivery):
                 try:
                     key = node.partners.document(partner).current_encryption_key(node.now())
                 except KeyExpired:

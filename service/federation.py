@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crypto import httpsig
-from crypto.envelope import open_envelope, parse_header
+from crypto.envelope import VerifiedEnvelope, open_envelope, parse_header, verify_signed_message
 from crypto.errors import CryptoError, UnknownKey
 from crypto.receipt import issue_receipt
 from service import audit, stix
@@ -116,10 +116,8 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
             Inbound.partner_id == partner.id, Inbound.message_id == header.message_id
         )
     )
-    if existing is not None:
-        if hmac.compare_digest(existing.envelope_sha256, digest):
-            return Acceptance(existing.receipt, True, existing.id, existing.seq)
-        raise Conflict(f"message {header.message_id} was already received with other content")
+    if existing is not None and hmac.compare_digest(existing.envelope_sha256, digest):
+        return Acceptance(existing.receipt, True, existing.id, existing.seq)
     # F4
     verified = open_envelope(
         envelope,
@@ -129,6 +127,8 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
         max_bytes=node.settings.max_envelope_bytes,
         max_skew=node.settings.clock_skew,
     )
+    if existing is not None:
+        return _resealed_copy(session, node, partner, existing, verified)
     try:
         report = stix.validate_report(verified.body, max_bytes=node.settings.max_envelope_bytes)
     except stix.StixError as exc:
@@ -217,6 +217,32 @@ def store_envelope(
     if accepted.seq > partner.received_through:
         node.request_pull()  # a gap below this one: ask the partner for what is missing
     return accepted
+
+
+def _resealed_copy(
+    session: Session, node: Node, partner: Partner, existing: Inbound, verified: VerifiedEnvelope
+) -> Acceptance:
+    """F3, second case: a message id we hold, in other bytes. A sender re-seals an envelope
+    whose lifetime ran out before it learnt of our receipt; if the new one carries the same
+    sequence number and the same signed report, we keep our single copy and sign a receipt for
+    the new bytes, so the sender can close the delivery. Anything else is a conflict."""
+    stored = node.data_key.open(existing.signed_ct, signed_context(existing.id))
+    _, stored_body = verify_signed_message(stored, pinned_key(partner))
+    if verified.header.seq != existing.seq or not hmac.compare_digest(
+        hashlib.sha256(stored_body).digest(), hashlib.sha256(verified.body).digest()
+    ):
+        raise Conflict(
+            f"message {verified.header.message_id} was already received with other content"
+        )
+    receipt = issue_receipt(
+        key=node.identity.signing,
+        message_id=verified.header.message_id,
+        envelope_sha256=verified.digest,
+        sender=partner.node_id,
+        receiver=node.node_id,
+        received_at=node.now(),
+    )
+    return Acceptance(receipt, True, existing.id, existing.seq)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from crypto.envelope import seal
+from crypto.envelope import parse_header, seal
 from crypto.keydoc import PublishedKemKey
 from crypto.receipt import VerifiedReceipt, verify_receipt
 from service import audit
@@ -36,6 +36,7 @@ from service.partners import pinned_key
 from service.reports import ACKNOWLEDGED, QUEUED, REFUSED, SENT, STIX_MEDIA_TYPE, body_context
 
 PENDING = (QUEUED, SENT)
+RESEAL_MARGIN_SECONDS = 24 * 3600
 
 
 def claim_due(node: Node, owner: str, limit: int) -> list[int]:
@@ -87,9 +88,20 @@ def release(delivery: Delivery) -> None:
     delivery.lease_until = None
 
 
+def needs_sealing(node: Node, delivery: Delivery) -> bool:
+    """True when there is no envelope yet, or the stored one expires within a day (or within a
+    seventh of its lifetime, if shorter): the receiver would refuse it as stale, so it is sealed
+    again, same message id, seq and report, new bytes (docs/protocol.md F3)."""
+    if delivery.envelope is None:
+        return True
+    header, _ = parse_header(delivery.envelope, max_bytes=len(delivery.envelope))
+    margin = min(RESEAL_MARGIN_SECONDS, (header.expires - header.created) // 7)
+    return header.expires - margin <= node.now()
+
+
 def seal_delivery(session: Session, node: Node, delivery: Delivery, key: PublishedKemKey) -> None:
-    """Seal the delivery's report to ``key`` and store the envelope, unless already sealed."""
-    if delivery.envelope is not None:
+    """Seal the delivery's report to ``key`` and store the envelope, unless a fresh one exists."""
+    if not needs_sealing(node, delivery):
         return
     report = delivery.report
     sealed = seal(

@@ -76,7 +76,7 @@ def serve_pull(
         more = len(deliveries) > limit
         envelopes = []
         for delivery in deliveries[:limit]:
-            if delivery.envelope is None:
+            if outbox.needs_sealing(node, delivery):
                 try:
                     key = node.partners.document(partner).current_encryption_key(node.now())
                 except KeyExpired:

@@ -285,3 +285,66 @@ async def test_partner_status_shows_backlog_errors_and_gaps(pinned):
         status = (await c.get("/api/v1/admin/partners/SY/status", headers=admin)).json()
     assert status["backlog"] == 2 and status["by_state"] == {"sent": 2, "acknowledged": 1}
     assert status["last_success_at"] is not None
+
+
+async def test_an_envelope_that_expired_in_the_outbox_is_sealed_again(pinned, clock):
+    """SY is down for longer than an envelope's lifetime: IQ seals the report again (same
+    message id and seq) instead of sending an envelope SY must refuse as stale."""
+    iq, sy = pinned
+    iq.network.down.add("sy.test")
+    await _submit(iq, 1)
+    await iq.deliver()
+    [first] = _deliveries(iq)
+    clock.advance(iq.node.settings.envelope_lifetime)
+    iq.network.down.clear()
+    clock.advance(iq.node.settings.retry_max_seconds)
+    assert await iq.deliver() == 1
+    [again] = _deliveries(iq)
+    assert again.state == "acknowledged" and again.envelope != first.envelope
+    assert again.message_id == first.message_id and _inbound_seqs(sy) == [1]
+
+
+async def test_a_resealed_copy_of_a_stored_report_gets_a_receipt_not_a_second_copy(pinned, clock):
+    """SY stored the report but IQ never saw the receipt; by the time IQ retries, its envelope
+    has expired and is sealed again. SY recognises the same signed report under the same
+    message id and seq, keeps one copy, and signs a receipt for the new bytes."""
+    iq, sy = pinned
+    await _submit(iq, 1)
+    iq.network.cut_after_request.add("sy.test")
+    await iq.deliver()
+    assert _inbound_seqs(sy) == [1]
+    iq.network.cut_after_request.clear()
+    clock.advance(iq.node.settings.envelope_lifetime)
+    assert await iq.deliver() == 1
+    [delivery] = _deliveries(iq)
+    assert delivery.state == "acknowledged", delivery.last_error
+    assert _inbound_seqs(sy) == [1]
+
+
+async def test_same_message_id_with_other_content_is_a_conflict(pinned):
+    """A sender (bug or attack) re-uses a message id for another report: refused with 409."""
+    from crypto.envelope import seal
+    from service.audit import Actor
+    from service.errors import Conflict
+    from service.federation import store_envelope
+
+    iq, sy = pinned
+    await _submit(iq, 1)
+    await iq.deliver()
+    [delivery] = _deliveries(iq)
+    key = iq.node.partners.document(delivery.partner).current_encryption_key(iq.node.now())
+    other = seal(
+        sender=iq.node.identity,
+        recipient_id="SY",
+        recipient_key=key,
+        body=_bundle(),
+        content_type="application/stix+json;version=2.1",
+        message_id=delivery.message_id,
+        seq=delivery.seq,
+        now=iq.node.now(),
+    )
+    with sy.node.db.transaction() as s:
+        partner_id = s.scalar(select(Partner.id))
+    with pytest.raises(Conflict):
+        store_envelope(sy.node, partner_id, other.data, Actor("partner", "IQ"), "push")
+    assert _inbound_seqs(sy) == [1]
