@@ -11,6 +11,7 @@
     liaison report submit FILE|- --to SY              liaison report list
     liaison report show ID [--bundle]                 liaison inbox [list]
     liaison inbox show ID [--bundle]                  liaison audit [--action A ...]
+    liaison courier export --partner SY --out FILE    liaison courier import FILE [--receipts-out F]
 
 Every listing command takes ``--json`` (the API's JSON, pretty, keys sorted). The node URL comes
 from ``--url`` or ``LIAISON_URL`` (``partner add`` names the partner with ``--url``, so there the
@@ -169,6 +170,30 @@ def build_parser() -> argparse.ArgumentParser:
     partner_add.add_argument("--display-name", default="", help="e.g. Damascus")
     _flag(partner_add, "--node-url", metavar="URL", help="this node's URL ($LIAISON_URL)")
     add(partner_cmds, "list", commands.partner_list, ("url", "json"), help="list partners (admin)")
+
+    # -- the offline courier --
+    courier = top.add_parser("courier", help="carry envelopes and receipts across an air gap")
+    courier_cmds = courier.add_subparsers(dest="courier_command", required=True, metavar="ACTION")
+    courier_export = add(
+        courier_cmds,
+        "export",
+        commands.courier_export,
+        ("url", "json"),
+        help="write what a partner has not acknowledged to a file (admin)",
+    )
+    courier_export.add_argument("--partner", required=True, help="the partner's node id, e.g. SY")
+    courier_export.add_argument("--out", required=True, metavar="FILE", help="written mode 0600")
+    courier_import = add(
+        courier_cmds,
+        "import",
+        commands.courier_import,
+        ("url", "json"),
+        help="apply a courier file: envelopes (writes the receipts to carry back) or receipts",
+    )
+    courier_import.add_argument("file", metavar="FILE")
+    courier_import.add_argument(
+        "--receipts-out", metavar="FILE", help="the receipts file (default FILE.receipts.json)"
+    )
 
     # -- officer --
     login = add(top, "login", commands.login, ("url", "pw"), help="log in and keep the token")

@@ -10,6 +10,7 @@ call :mod:`clients.admin_local`, imported only when one of them runs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 
 from clients import output, tokens
-from clients.errors import UsageError
+from clients.errors import ApiError, UsageError
 from clients.passwords import PASSPHRASE_ENV, PASSWORD_ENV, read_secret, read_username
 from clients.sdk import LiaisonClient, check_url
 
@@ -479,6 +480,102 @@ def partner_list(args: argparse.Namespace, ctx: Context) -> int:
     ]
     emit(output.table(("NODE", "NAME", "URL", "KEY SERIAL", "ADDED", "FINGERPRINT"), rows))
     return 0
+
+
+# -- the offline courier --
+
+
+def courier_export(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        data = client.courier_export(args.partner)
+    envelopes, void, more = _envelopes_summary(data)
+    out = Path(args.out)
+    _write_private(out, data)
+    if opt(args, "json"):
+        emit_json({"partner": args.partner, "file": str(out), "bytes": len(data),
+                   "envelopes": envelopes, "void": void, "more": more})  # fmt: skip
+        return 0
+    seqs = ", ".join(map(str, void)) if void else "none"
+    line = f"wrote {_count(envelopes, 'envelope')} for {args.partner} to {out} (void seqs: {seqs})"
+    if more:
+        line += "; more are pending: export again once this file's receipts are imported"
+    emit(output.clean(line))
+    return 0
+
+
+def courier_import(args: argparse.Namespace, ctx: Context) -> int:
+    data = Path(args.file).read_bytes()
+    with ctx.client(node_url(args)) as client:
+        answer = client.courier_import(data)
+    sender = output.clean(answer.get("from"))
+    if answer.get("kind") == "receipts":
+        invalid = int(answer.get("invalid", 0))
+        if opt(args, "json"):
+            emit_json(answer)
+        else:
+            emit(
+                f"receipts from {sender}: {answer.get('accepted')} accepted, "
+                f"{answer.get('unknown')} unknown, {invalid} invalid"
+            )
+        if invalid:
+            print(f"liaison: {_count(invalid, 'receipt')} did not verify "
+                  "(the node's audit log has the reasons)", file=sys.stderr)  # fmt: skip
+        return 1 if invalid else 0
+    receipts_file = answer.pop("receipts_file", None)
+    if answer.get("kind") != "envelopes" or not isinstance(receipts_file, dict):
+        raise ApiError(200, "bad_response", "the node's answer is not a courier import result")
+    receipts_out = Path(args.receipts_out or f"{args.file}.receipts.json")
+    # The node's JSON, written back compactly with sorted keys: for the strings and integers of a
+    # receipts file this is its canonical form (RFC 8785).
+    text = json.dumps(receipts_file, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    _write_private(receipts_out, text.encode("utf-8"))
+    refused = answer.get("refused") or []
+    if opt(args, "json"):
+        emit_json({**answer, "receipts_out": str(receipts_out)})
+    else:
+        emit(
+            f"imported from {sender}: {answer.get('received')} received, "
+            f"{answer.get('duplicates')} duplicates, {len(refused)} refused; receipts for "
+            f"{sender} in {output.clean(receipts_out)}"
+        )
+    for refusal in refused:
+        print(f"liaison: envelope {output.clean(refusal.get('index'))} refused: "
+              f"{output.clean(refusal.get('reason'))}", file=sys.stderr)  # fmt: skip
+    return 1 if refused else 0
+
+
+def _envelopes_summary(data: bytes) -> tuple[int, list[int], bool]:
+    """Count what an envelopes file from the node holds (for the summary line)."""
+    try:
+        value = json.loads(data)
+        envelopes, void, more = value["envelopes"], value["void"], value["more"]
+        if not isinstance(envelopes, list) or not isinstance(void, list):
+            raise TypeError("envelopes and void must be lists")
+        return len(envelopes), [int(v) for v in void], bool(more)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ApiError(200, "bad_response", "the node's answer is not an envelopes file") from exc
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` with mode 0600, through a temporary file and a rename.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 # -- audit --

@@ -93,7 +93,9 @@ class LiaisonClient:
         json_body: Any = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        raw: bool = False,
     ) -> Any:
+        """The answer's JSON, or its bytes with ``raw``."""
         headers: dict[str, str] = {}
         if auth:
             if not self.token:
@@ -121,6 +123,8 @@ class LiaisonClient:
                 "redirect",
                 f"the node redirects to {location}: use the final URL as the node URL",
             )
+        if raw:
+            return response.content
         try:
             return response.json()
         except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
@@ -261,6 +265,41 @@ class LiaisonClient:
 
     def list_partners(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request("GET", "/api/v1/admin/partners")
+        return result
+
+    def courier_export(self, partner: str, *, after: int = 0, limit: int | None = None) -> bytes:
+        """The envelopes file for ``partner`` (docs/protocol.md section 8): its deliveries not yet
+        acknowledged, sealed, with ``seq > after``; the node marks them sent by courier.
+
+        Raises:
+            ApiError: 404 for a partner that is not pinned; 409 ``partner_keys_expired`` when
+                none of its pinned encryption keys is valid now.
+        """
+        body: dict[str, Any] = {"partner": partner, "after": after}
+        if limit is not None:
+            body["limit"] = limit
+        data: bytes = self._request(
+            "POST", "/api/v1/admin/courier/export", json_body=body, raw=True
+        )
+        return data
+
+    def courier_import(self, data: bytes) -> dict[str, Any]:
+        """Apply a courier file. For an envelopes file the answer holds ``received``,
+        ``duplicates``, ``refused`` (``index`` and ``reason`` each) and ``receipts_file``, the
+        receipts file to carry back; for a receipts file ``accepted``, ``unknown`` and
+        ``invalid``. ``kind`` says which.
+
+        Raises:
+            ApiError: 422 for a file that is not a courier file for this node from a pinned
+                partner (codes ``invalid_courier_file``, ``not_for_this_node``,
+                ``unknown_partner``); 413 over the size limit.
+        """
+        result: dict[str, Any] = self._request(
+            "POST",
+            "/api/v1/admin/courier/import",
+            content=data,
+            content_type="application/json",
+        )
         return result
 
     # -- auditor --

@@ -20,14 +20,18 @@ Exactly-once effect rests on three rules:
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from crypto.encoding import b64u_decode
 from crypto.envelope import parse_header, seal
+from crypto.errors import CryptoError, MalformedInput
 from crypto.keydoc import PublishedKemKey
-from crypto.receipt import VerifiedReceipt, verify_receipt
+from crypto.receipt import MAX_RECEIPT_BYTES, VerifiedReceipt, verify_receipt
+from crypto.signed_json import load_signed
 from service import audit
 from service.audit import Actor
 from service.models import Delivery
@@ -190,10 +194,11 @@ def schedule_retry(node: Node, delivery: Delivery, reason: str) -> None:
     release(delivery)
 
 
-def pending_for(session: Session, partner_id: int, after_seq: int, limit: int) -> list[Delivery]:
+def pullable(session: Session, partner_id: int, after_seq: int, limit: int) -> list[Delivery]:
     """Deliveries to a partner with a sequence number above ``after_seq``, lowest first: what a
-    partner that pulls, or a courier, should carry. Acknowledged ones are included (a partner
-    restored from a backup has lost them); refused ones are not."""
+    partner that pulls is given. Acknowledged ones are included (a partner restored from a backup
+    has lost them); refused ones are not. The rows are locked, so that a worker pushing one of
+    them at this moment cannot seal it a second time."""
     query = (
         select(Delivery)
         .where(
@@ -203,8 +208,56 @@ def pending_for(session: Session, partner_id: int, after_seq: int, limit: int) -
         )
         .order_by(Delivery.seq)
         .limit(limit)
+        .with_for_update(of=Delivery)
     )
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptCounts:
+    accepted: int
+    unknown: int
+    invalid: int
+
+
+def accept_receipts(
+    session: Session,
+    node: Node,
+    partner_id: int,
+    encoded: list[object],
+    *,
+    via: str,
+    actor: Actor,
+) -> ReceiptCounts:
+    """Check a batch of receipts from one partner (base64url strings), each against the envelope
+    stored for the message id it names (C1-C4), in a savepoint of its own. Receipts for message
+    ids we never sent to this partner are counted unknown; any that fail are counted invalid and
+    audited; none of them aborts the batch."""
+    accepted = unknown = invalid = 0
+    for index, item in enumerate(encoded):
+        try:
+            raw = b64u_decode(item, field=f"receipt {index}")
+            unverified, _ = load_signed(raw, "receipt", max_bytes=MAX_RECEIPT_BYTES)
+            message_id = unverified.get("message_id")
+            if not isinstance(message_id, str):
+                raise MalformedInput("the receipt names no message id")
+            delivery = session.scalar(
+                select(Delivery)
+                .where(Delivery.partner_id == partner_id, Delivery.message_id == message_id)
+                .with_for_update(of=Delivery)
+            )
+            if delivery is None or delivery.envelope_sha256 is None:
+                unknown += 1
+                continue
+            with session.begin_nested():
+                accept_receipt(session, node, delivery, raw, via)
+            accepted += 1
+        except CryptoError as exc:
+            invalid += 1
+            audit.record(session, actor=actor, action="receipt.refuse", outcome=audit.DENIED,
+                         at=node.utcnow(),
+                         reason=f"{via} receipt {index}: {exc.diagnostics()}")  # fmt: skip
+    return ReceiptCounts(accepted, unknown, invalid)
 
 
 def refused_seqs(session: Session, partner_id: int, after_seq: int, limit: int) -> list[int]:

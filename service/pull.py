@@ -24,11 +24,10 @@ from crypto import httpsig
 from crypto.canonical import canonicalize, parse_strict
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.errors import CryptoError, KeyExpired, MalformedInput, UnknownKey
-from crypto.signed_json import load_signed
 from service import audit, federation, outbox
 from service.audit import Actor
 from service.errors import BadRequest, ServiceError
-from service.models import Delivery, Partner
+from service.models import Partner
 from service.node import Node
 
 log = logging.getLogger("liaison.pull")
@@ -72,7 +71,7 @@ def serve_pull(
             raise BadRequest('the body is {"after": seq, "limit": n}, both non-negative integers')
         assert isinstance(after, int) and isinstance(limit, int)
         limit = max(1, min(limit, MAX_PULL_LIMIT))
-        deliveries = outbox.pending_for(session, partner.id, after, limit + 1)
+        deliveries = outbox.pullable(session, partner.id, after, limit + 1)
         more = len(deliveries) > limit
         envelopes = []
         for delivery in deliveries[:limit]:
@@ -116,29 +115,12 @@ def serve_receipts(
             raise BadRequest('the body is {"receipts": [b64u, ...]}')
         if len(receipts) > MAX_RECEIPTS:
             raise BadRequest(f"at most {MAX_RECEIPTS} receipts per request")
-        accepted = unknown = invalid = 0
-        for encoded in receipts:
-            try:
-                raw = b64u_decode(encoded, field="receipt")
-                unverified, _ = load_signed(raw, "receipt", max_bytes=16 * 1024)
-                delivery = session.scalar(
-                    select(Delivery).where(
-                        Delivery.partner_id == partner.id,
-                        Delivery.message_id == unverified.get("message_id"),
-                    )
-                )
-                if delivery is None or delivery.envelope_sha256 is None:
-                    unknown += 1
-                    continue
-                with session.begin_nested():
-                    outbox.accept_receipt(session, node, delivery, raw, "pull")
-                accepted += 1
-            except CryptoError as exc:
-                invalid += 1
-                audit.record(session, actor=Actor("partner", partner.node_id, None, remote_addr),
-                             action="receipt.refuse", outcome=audit.DENIED, at=node.utcnow(),
-                             reason=exc.diagnostics())  # fmt: skip
-        return canonicalize({"accepted": accepted, "unknown": unknown, "invalid": invalid})
+        actor = Actor("partner", partner.node_id, None, remote_addr)
+        counts = outbox.accept_receipts(session, node, partner.id, receipts, via="pull",
+                                        actor=actor)  # fmt: skip
+        return canonicalize(
+            {"accepted": counts.accepted, "unknown": counts.unknown, "invalid": counts.invalid}
+        )
 
     return federation.handle_signed(node, request, remote_addr, work)
 
