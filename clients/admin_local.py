@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,6 +154,38 @@ def fingerprint(data_dir: Path, *, passphrase: str) -> dict[str, str]:
         settings = _settings(data_dir)
         identity = load_identity(settings.key_file, passphrase)
     return {"node_id": identity.node_id, "fingerprint": fingerprint_of(identity.signing.public)}
+
+
+def rotate_keys(
+    data_dir: Path,
+    *,
+    passphrase: str,
+    lifetime_days: int = 90,
+    kdf_memory_kib: int | None = None,
+) -> dict[str, Any]:
+    """Add a new encryption key, destroy long-expired ones, publish a higher key serial.
+
+    Raises:
+        LiaisonError: no node there, or the key file cannot be opened.
+    """
+    from crypto.keys import KdfParams
+    from service.bootstrap import rotate_encryption_keys
+
+    cost = _test_cost(kdf_memory_kib)
+    with _translated():
+        rotation = rotate_encryption_keys(
+            _settings(data_dir),
+            passphrase,
+            now=int(time.time()),
+            lifetime=lifetime_days * 24 * 3600,
+            kdf=KdfParams(**cost) if cost else None,
+        )
+    return {
+        "new_key": rotation.new_kid,
+        "valid_until": datetime.fromtimestamp(rotation.not_after, UTC).isoformat(),
+        "destroyed": rotation.destroyed,
+        "key_serial": rotation.serial,
+    }
 
 
 def add_user(

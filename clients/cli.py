@@ -127,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("dd", "pp", "json"),
         help="print this node's fingerprint, to read to the partner",
     )
+    rotate = add(
+        node_cmds,
+        "rotate-keys",
+        commands.node_rotate_keys,
+        ("dd", "pp", "kdf", "json"),
+        help="add a new encryption key and destroy long-expired ones (then restart serve)",
+    )
+    rotate.add_argument("--lifetime-days", type=int, default=90, metavar="DAYS")
     add(
         node_cmds,
         "info",
@@ -170,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     partner_add.add_argument("--display-name", default="", help="e.g. Damascus")
     _flag(partner_add, "--node-url", metavar="URL", help="this node's URL ($LIAISON_URL)")
     add(partner_cmds, "list", commands.partner_list, ("url", "json"), help="list partners (admin)")
+    status = add(
+        partner_cmds,
+        "status",
+        commands.partner_status,
+        ("url", "json"),
+        help="backlog, oldest undelivered, last success and last error (admin)",
+    )
+    status.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
 
     # -- the offline courier --
     courier = top.add_parser("courier", help="carry envelopes and receipts across an air gap")

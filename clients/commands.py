@@ -346,6 +346,27 @@ def node_fingerprint(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def node_rotate_keys(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import admin_local
+
+    rotation = admin_local.rotate_keys(
+        _data_dir(args),
+        passphrase=_passphrase(args),
+        lifetime_days=args.lifetime_days,
+        kdf_memory_kib=opt(args, "kdf_memory_kib"),
+    )
+    if opt(args, "json"):
+        emit_json(rotation)
+        return 0
+    until = output.when(rotation["valid_until"])
+    emit(
+        f"new encryption key {rotation['new_key']} valid until {until}; key serial "
+        f"{rotation['key_serial']}; destroyed {len(rotation['destroyed'])} expired key(s)"
+    )
+    emit("restart liaison serve so that it serves the new key document")
+    return 0
+
+
 def node_info(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client(node_url(args), logged_in=False) as client:
         info = client.node_info()
@@ -482,6 +503,40 @@ def partner_list(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def partner_status(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        status = client.partner_status(args.node_id)
+    if opt(args, "json"):
+        emit_json(status)
+        return 0
+    states = ", ".join(f"{k} {v}" for k, v in sorted(status["by_state"].items())) or "none"
+    emit(
+        output.fields(
+            [
+                ("Partner", status["partner"]),
+                ("Outbound backlog", f"{status['backlog']} undelivered ({states})"),
+                ("Oldest undelivered", output.when(status.get("oldest_undelivered_at"))),
+                ("Next attempt", output.when(status.get("next_attempt_at"))),
+                ("Last success", output.when(status.get("last_success_at"))),
+                ("Last error", output.clean(status.get("last_error"))),
+                ("Next sequence number", status["next_seq"]),
+                (
+                    "Received",
+                    f"{status['received']} reports, all up to seq {status['received_through']}",
+                ),
+                (
+                    "Missing",
+                    f"{status['missing_below_highest']} below seq {status['highest_seq_received']}",
+                ),
+                ("Last received", output.when(status.get("last_received_at"))),
+                ("Last pull", output.when(status.get("last_pull_at"))),
+                ("Last pull error", output.clean(status.get("last_pull_error"))),
+            ]
+        )
+    )
+    return 0
+
+
 # -- the offline courier --
 
 
@@ -492,8 +547,16 @@ def courier_export(args: argparse.Namespace, ctx: Context) -> int:
     out = Path(args.out)
     _write_private(out, data)
     if opt(args, "json"):
-        emit_json({"partner": args.partner, "file": str(out), "bytes": len(data),
-                   "envelopes": envelopes, "void": void, "more": more})  # fmt: skip
+        emit_json(
+            {
+                "partner": args.partner,
+                "file": str(out),
+                "bytes": len(data),
+                "envelopes": envelopes,
+                "void": void,
+                "more": more,
+            }
+        )
         return 0
     seqs = ", ".join(map(str, void)) if void else "none"
     line = f"wrote {_count(envelopes, 'envelope')} for {args.partner} to {out} (void seqs: {seqs})"
@@ -518,8 +581,11 @@ def courier_import(args: argparse.Namespace, ctx: Context) -> int:
                 f"{answer.get('unknown')} unknown, {invalid} invalid"
             )
         if invalid:
-            print(f"liaison: {_count(invalid, 'receipt')} did not verify "
-                  "(the node's audit log has the reasons)", file=sys.stderr)  # fmt: skip
+            print(
+                f"liaison: {_count(invalid, 'receipt')} did not verify "
+                "(the node's audit log has the reasons)",
+                file=sys.stderr,
+            )
         return 1 if invalid else 0
     receipts_file = answer.pop("receipts_file", None)
     if answer.get("kind") != "envelopes" or not isinstance(receipts_file, dict):
@@ -539,8 +605,11 @@ def courier_import(args: argparse.Namespace, ctx: Context) -> int:
             f"{sender} in {output.clean(receipts_out)}"
         )
     for refusal in refused:
-        print(f"liaison: envelope {output.clean(refusal.get('index'))} refused: "
-              f"{output.clean(refusal.get('reason'))}", file=sys.stderr)  # fmt: skip
+        print(
+            f"liaison: envelope {output.clean(refusal.get('index'))} refused: "
+            f"{output.clean(refusal.get('reason'))}",
+            file=sys.stderr,
+        )
     return 1 if refused else 0
 
 

@@ -263,6 +263,12 @@ class LiaisonClient:
         )
         return result
 
+    def partner_status(self, node_id: str) -> dict[str, Any]:
+        """Backlog, last success and error towards a partner, and what arrived from it (admin)."""
+        path = f"/api/v1/admin/partners/{_segment(node_id)}/status"
+        result: dict[str, Any] = self._request("GET", path)
+        return result
+
     def list_partners(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request("GET", "/api/v1/admin/partners")
         return result

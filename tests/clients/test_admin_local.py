@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -56,9 +57,16 @@ def test_node_init_creates_keys_config_and_database(cli, tmp_path):
 
 def test_node_init_takes_the_passphrase_from_stdin(cli, tmp_path):
     result = cli(
-        "node", "init", "--name", "IQ", "--data-dir", str(tmp_path / "iq"), "--passphrase-stdin",
-        "--json", stdin=PASSPHRASE + "\n",
-    )  # fmt: skip
+        "node",
+        "init",
+        "--name",
+        "IQ",
+        "--data-dir",
+        str(tmp_path / "iq"),
+        "--passphrase-stdin",
+        "--json",
+        stdin=PASSPHRASE + "\n",
+    )
     assert result.code == 0, result.err
     fp = cli("node", "fingerprint", "--data-dir", str(tmp_path / "iq"), env=SECRET)
     assert fp.out.strip() in result.out
@@ -109,9 +117,12 @@ def test_node_fingerprint_reads_the_data_dir_from_the_environment(cli, tmp_path)
 def test_node_fingerprint_with_a_wrong_passphrase_fails(cli, tmp_path):
     init(cli, tmp_path / "iq")
     result = cli(
-        "node", "fingerprint", "--data-dir", str(tmp_path / "iq"),
+        "node",
+        "fingerprint",
+        "--data-dir",
+        str(tmp_path / "iq"),
         env={"LIAISON_PASSPHRASE": "not the passphrase"},
-    )  # fmt: skip
+    )
     assert result.code == 1
     assert result.err == "liaison: wrong passphrase, or the key file was altered\n"
 
@@ -131,17 +142,31 @@ def test_user_add_locally_on_either_database(cli, tmp_path, backend):
             assert not (data_dir / "liaison.db").exists()
 
         result = cli(
-            "user", "add", "admin", "--role", "admin", "--data-dir", str(data_dir),
-            "--passphrase-stdin", "--password-stdin", "--json",
+            "user",
+            "add",
+            "admin",
+            "--role",
+            "admin",
+            "--data-dir",
+            str(data_dir),
+            "--passphrase-stdin",
+            "--password-stdin",
+            "--json",
             stdin=f"{PASSPHRASE}\n{PASSWORD}\n",
-        )  # fmt: skip
+        )
         assert result.code == 0, result.err
         assert '"role": "admin"' in result.out
 
         taken = cli(
-            "user", "add", "admin", "--role", "officer", "--data-dir", str(data_dir),
+            "user",
+            "add",
+            "admin",
+            "--role",
+            "officer",
+            "--data-dir",
+            str(data_dir),
             env={**SECRET, "LIAISON_PASSWORD": PASSWORD},
-        )  # fmt: skip
+        )
         assert taken.code == 1
         assert taken.err == "liaison: user 'admin' already exists\n"
 
@@ -149,9 +174,15 @@ def test_user_add_locally_on_either_database(cli, tmp_path, backend):
 def test_user_add_refuses_a_weak_password(cli, tmp_path):
     init(cli, tmp_path / "iq")
     result = cli(
-        "user", "add", "bob", "--role", "officer", "--data-dir", str(tmp_path / "iq"),
+        "user",
+        "add",
+        "bob",
+        "--role",
+        "officer",
+        "--data-dir",
+        str(tmp_path / "iq"),
         env={**SECRET, "LIAISON_PASSWORD": "short"},
-    )  # fmt: skip
+    )
     assert result.code == 1
     assert "at least 12 characters" in result.err
 
@@ -159,16 +190,27 @@ def test_user_add_refuses_a_weak_password(cli, tmp_path):
 def test_user_add_then_login_against_the_node(cli, cluster):
     data_dir = cluster.tmp / "IQ"
     added = cli(
-        "user", "add", "carol", "--role", "officer", "--data-dir", str(data_dir),
+        "user",
+        "add",
+        "carol",
+        "--role",
+        "officer",
+        "--data-dir",
+        str(data_dir),
         env={"LIAISON_PASSPHRASE": PASSPHRASE, "LIAISON_PASSWORD": "carol's long password"},
-    )  # fmt: skip
+    )
     assert added.code == 0, added.err
     assert added.out == "added user carol (officer)\n"
 
     login = cli(
-        "login", "carol", "--url", cluster.iq.url, "--password-stdin",
-        stdin="carol's long password\n", transport=cluster.transport,
-    )  # fmt: skip
+        "login",
+        "carol",
+        "--url",
+        cluster.iq.url,
+        "--password-stdin",
+        stdin="carol's long password\n",
+        transport=cluster.transport,
+    )
     assert login.code == 0, login.err
 
 
@@ -181,10 +223,20 @@ def sy_fingerprint(cluster) -> str:
 
 def test_partner_add_locally_pins_a_matching_fingerprint(cli, cluster):
     result = cli(
-        "partner", "add", "SY", "--url", cluster.sy.url, "--fingerprint", sy_fingerprint(cluster),
-        "--display-name", "Damascus", "--data-dir", str(cluster.tmp / "IQ"),
-        env=SECRET, transport=cluster.transport,
-    )  # fmt: skip
+        "partner",
+        "add",
+        "SY",
+        "--url",
+        cluster.sy.url,
+        "--fingerprint",
+        sy_fingerprint(cluster),
+        "--display-name",
+        "Damascus",
+        "--data-dir",
+        str(cluster.tmp / "IQ"),
+        env=SECRET,
+        transport=cluster.transport,
+    )
     assert result.code == 0, result.err
     assert result.out == (
         f"pinned partner SY at http://sy.test, fingerprint {sy_fingerprint(cluster)}\n"
@@ -194,27 +246,54 @@ def test_partner_add_locally_pins_a_matching_fingerprint(cli, cluster):
 def test_partner_add_locally_refuses_a_wrong_fingerprint(cli, cluster):
     wrong = fingerprint(cluster.iq.node.identity.signing.public)
     result = cli(
-        "partner", "add", "SY", "--url", cluster.sy.url, "--fingerprint", wrong,
-        "--data-dir", str(cluster.tmp / "IQ"), env=SECRET, transport=cluster.transport,
-    )  # fmt: skip
+        "partner",
+        "add",
+        "SY",
+        "--url",
+        cluster.sy.url,
+        "--fingerprint",
+        wrong,
+        "--data-dir",
+        str(cluster.tmp / "IQ"),
+        env=SECRET,
+        transport=cluster.transport,
+    )
     assert result.code == 1
     assert result.err == (
         "liaison: the key document served at http://sy.test does not match the fingerprint you "
         "gave for SY; it was NOT pinned. Compare the fingerprint again out of band.\n"
     )
     retry = cli(
-        "partner", "add", "SY", "--url", cluster.sy.url, "--fingerprint", sy_fingerprint(cluster),
-        "--data-dir", str(cluster.tmp / "IQ"), env=SECRET, transport=cluster.transport,
-    )  # fmt: skip
+        "partner",
+        "add",
+        "SY",
+        "--url",
+        cluster.sy.url,
+        "--fingerprint",
+        sy_fingerprint(cluster),
+        "--data-dir",
+        str(cluster.tmp / "IQ"),
+        env=SECRET,
+        transport=cluster.transport,
+    )
     assert retry.code == 0, "the refused attempt must have left nothing pinned"
 
 
 def test_partner_add_locally_when_the_partner_is_down(cli, cluster):
     cluster.network.down.add(cluster.sy.host)
     result = cli(
-        "partner", "add", "SY", "--url", cluster.sy.url, "--fingerprint", sy_fingerprint(cluster),
-        "--data-dir", str(cluster.tmp / "IQ"), env=SECRET, transport=cluster.transport,
-    )  # fmt: skip
+        "partner",
+        "add",
+        "SY",
+        "--url",
+        cluster.sy.url,
+        "--fingerprint",
+        sy_fingerprint(cluster),
+        "--data-dir",
+        str(cluster.tmp / "IQ"),
+        env=SECRET,
+        transport=cluster.transport,
+    )
     assert result.code == 4
     assert result.err.startswith("liaison: cannot fetch http://sy.test/federation/v1/key-document")
 
@@ -227,9 +306,15 @@ def test_serve_runs_the_node_and_stops_cleanly_on_sigterm(cli, tmp_path):
     data_dir, port = tmp_path / "iq", free_port()
     assert init(cli, data_dir, "--port", str(port), "--display-name", "Baghdad").code == 0
     added = cli(
-        "user", "add", "officer", "--role", "officer", "--data-dir", str(data_dir),
+        "user",
+        "add",
+        "officer",
+        "--role",
+        "officer",
+        "--data-dir",
+        str(data_dir),
         env={**SECRET, "LIAISON_PASSWORD": PASSWORD},
-    )  # fmt: skip
+    )
     assert added.code == 0, added.err
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
     proc = subprocess.Popen(
@@ -278,3 +363,31 @@ def test_serve_with_a_wrong_passphrase_fails_before_listening(cli, tmp_path):
     )
     assert result.code == 1
     assert result.err == "liaison: wrong passphrase, or the key file was altered\n"
+
+
+def test_node_rotate_keys(cli, tmp_path):
+    data_dir = tmp_path / "iq"
+    assert init(cli, data_dir, "--kdf-memory-kib", "8192").code == 0
+    rotated = cli(
+        "node",
+        "rotate-keys",
+        "--data-dir",
+        str(data_dir),
+        "--kdf-memory-kib",
+        "8192",
+        "--json",
+        env=SECRET,
+    )
+    assert rotated.code == 0, rotated.err
+    info = json.loads(rotated.out)
+    assert (
+        info["key_serial"] == 2 and info["destroyed"] == [] and info["new_key"].startswith("kem-")
+    )
+    human = cli(
+        "node", "rotate-keys", "--data-dir", str(data_dir), "--kdf-memory-kib", "8192", env=SECRET
+    )
+    assert human.code == 0 and "key serial 3" in human.out and "restart" in human.out
+    wrong = cli(
+        "node", "rotate-keys", "--data-dir", str(data_dir), env={"LIAISON_PASSPHRASE": "wrong"}
+    )
+    assert wrong.code != 0 and "passphrase" in wrong.err

@@ -47,9 +47,14 @@ def unmarked_bundle() -> bytes:
 
 def test_login_stores_the_token_in_a_0600_file(cli, cluster, tmp_path):
     result = cli(
-        "login", "officer", "--url", cluster.iq.url, "--password-stdin",
-        stdin=PASSWORD + "\n", transport=cluster.transport,
-    )  # fmt: skip
+        "login",
+        "officer",
+        "--url",
+        cluster.iq.url,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        transport=cluster.transport,
+    )
     assert result.code == 0, result.err
     path = tmp_path / "home" / ".config" / "liaison" / "token-iq.test-80"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -207,8 +212,15 @@ def admin(cli, cluster):
 
 
 def test_admin_adds_and_lists_users_over_http(admin):
-    added = admin("user", "add", "dave", "--role", "auditor", "--password-stdin",
-                  stdin="dave's long password\n")  # fmt: skip
+    added = admin(
+        "user",
+        "add",
+        "dave",
+        "--role",
+        "auditor",
+        "--password-stdin",
+        stdin="dave's long password\n",
+    )
     assert (added.code, added.out) == (0, "added user dave (auditor)\n"), added.err
     users = json.loads(admin("user", "list", "--json").out)
     assert {u["username"]: u["role"] for u in users}["dave"] == "auditor"
@@ -237,9 +249,18 @@ def test_partner_add_over_http_refuses_a_wrong_fingerprint(admin, cluster):
 
 def test_partner_add_refuses_a_data_dir_and_a_node_url_together(admin, cluster):
     result = admin(
-        "partner", "add", "SY", "--url", cluster.sy.url, "--fingerprint", "1",
-        "--data-dir", str(cluster.tmp / "IQ"), "--node-url", cluster.iq.url,
-    )  # fmt: skip
+        "partner",
+        "add",
+        "SY",
+        "--url",
+        cluster.sy.url,
+        "--fingerprint",
+        "1",
+        "--data-dir",
+        str(cluster.tmp / "IQ"),
+        "--node-url",
+        cluster.iq.url,
+    )
     assert result.code == 2
     assert "not both" in result.err
 
@@ -258,9 +279,14 @@ def test_auditor_reads_the_access_log(cli, cluster):
 
 def test_wrong_password_exits_3(cli, cluster, tmp_path):
     result = cli(
-        "login", "officer", "--url", cluster.iq.url, "--password-stdin",
-        stdin="not the password\n", transport=cluster.transport,
-    )  # fmt: skip
+        "login",
+        "officer",
+        "--url",
+        cluster.iq.url,
+        "--password-stdin",
+        stdin="not the password\n",
+        transport=cluster.transport,
+    )
     assert (result.code, result.err) == (3, "liaison: wrong username or password\n")
     assert not (tmp_path / "home" / ".config" / "liaison").exists()
 
@@ -296,9 +322,13 @@ def test_missing_password_without_a_terminal_exits_2(cli, cluster):
 
 def test_an_empty_password_on_stdin_exits_2(cli, cluster):
     result = cli(
-        "login", "officer", "--url", cluster.iq.url, "--password-stdin",
+        "login",
+        "officer",
+        "--url",
+        cluster.iq.url,
+        "--password-stdin",
         transport=cluster.transport,
-    )  # fmt: skip
+    )
     assert result.code == 2
     assert "no password was read from stdin" in result.err
 
@@ -398,3 +428,21 @@ def test_only_admin_local_reaches_into_the_server():
         [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "[]", "officer commands must not load the server"
+
+
+def test_partner_status_for_admins(cli, pinned):
+    pinned.network.down.add("sy.test")
+
+    def run(*argv, **kw):
+        return cli(*argv, env={"LIAISON_URL": pinned.iq.url}, transport=pinned.transport, **kw)
+
+    assert run("login", "officer", "--password-stdin", stdin=PASSWORD + "\n").code == 0
+    assert run("report", "submit", str(REPORT), "--to", "SY").code == 0
+    asyncio.run(pinned.iq.deliver())
+    assert run("partner", "status", "SY").code == 1  # an officer is refused (403)
+    assert run("login", "admin", "--password-stdin", stdin=PASSWORD + "\n").code == 0
+    human = run("partner", "status", "SY")
+    assert human.code == 0, human.err
+    assert "1 undelivered (sent 1)" in human.out and "ConnectError" in human.out
+    status = json.loads(run("partner", "status", "SY", "--json").out)
+    assert status["backlog"] == 1 and status["next_seq"] == 2
