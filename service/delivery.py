@@ -44,6 +44,7 @@ log = logging.getLogger("liaison.delivery")
 _RETRYABLE_STATUS = {401, 408, 425, 429}
 # Lock only the delivery row: PostgreSQL refuses FOR UPDATE on the outer-joined partner.
 _LOCK = {"of": Delivery}
+GAP_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class DeliveryWorker:
         self.owner = owner or f"{node.node_id}-{uuid.uuid4().hex[:12]}"
         self.puller = Puller(node)
         self._last_pull = 0.0
+        self._gap_seen_at: float | None = None
 
     async def run_once(self) -> int:
         """Claim and attempt every delivery due now; returns how many were attempted."""
@@ -80,10 +82,16 @@ class DeliveryWorker:
     async def pull_if_due(self, *, force: bool = False) -> int:
         """Pull from every partner when the interval has passed (or a gap was seen)."""
         interval = self.node.settings.pull_interval_seconds
-        requested = self.node.pull_requested.is_set()
-        if not force and not requested and time.monotonic() - self._last_pull < interval:
+        now = time.monotonic()
+        if self.node.pull_requested.is_set() and self._gap_seen_at is None:
+            self._gap_seen_at = now
+        # A gap is acted on after a short grace: pushes of concurrent submissions may simply be
+        # arriving out of order, and the missing one is usually a moment behind.
+        gap_due = self._gap_seen_at is not None and now - self._gap_seen_at >= GAP_GRACE_SECONDS
+        if not force and not gap_due and now - self._last_pull < interval:
             return 0
-        self._last_pull = time.monotonic()
+        self._last_pull = now
+        self._gap_seen_at = None
         self.node.pull_requested.clear()
         return await self.puller.pull_all()
 

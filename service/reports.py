@@ -82,7 +82,6 @@ def submit(
         raise BadRequest("name at least one partner to send the report to")
     if len(set(to)) != len(to):
         raise BadRequest("a partner is named more than once")
-    now = node.utcnow()
     # Lock the partner rows: their sequence counters are handed out in this transaction.
     partners = []
     for node_id in to:
@@ -92,6 +91,9 @@ def submit(
         if partner is None:
             raise NotFound(f"no partner {node_id!r} is pinned on this node")
         partners.append(partner)
+    # Read the time only now, under the locks: concurrent submissions then get due times in the
+    # order of their sequence numbers, and the worker pushes them in order (no false gaps).
+    now = node.utcnow()
     report_id = str(uuid.uuid4())
     row = Report(
         id=report_id,
