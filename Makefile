@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint demo demo-crypto bench clean
+.PHONY: help venv test lint demo demo-crypto bench bench-quick clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,8 +33,13 @@ demo: $(STAMP) ## Run two nodes end to end on loopback (SQLite), as their users 
 demo-crypto: $(STAMP) ## The crypto core alone: seal, open, receipt, a tampered copy refused
 	$(BIN)/python -m demo.crypto_demo
 
-bench: $(STAMP) ## Print throughput figures and ratios against the bare primitives
+bench: $(STAMP) ## Crypto figures, then two real nodes end to end (10,000 reports; many minutes)
 	$(BIN)/python -m bench.crypto_bench
+	$(BIN)/python -m bench.e2e_bench
+
+bench-quick: $(STAMP) ## The same benchmarks with small sizes (a few minutes)
+	$(BIN)/python -m bench.crypto_bench --seconds 0.2
+	$(BIN)/python -m bench.e2e_bench --reports 300 --steady-seconds 10 --crypto-seconds 0.2
 
 clean: ## Remove the environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
