@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crypto.errors import MalformedInput
@@ -67,6 +67,15 @@ class Settings(BaseSettings):
             return check_node_id(value)
         except MalformedInput as exc:  # pydantic reports ValueError as a validation error
             raise ValueError(exc.message) from exc
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> Settings:
+        if self.delivery_lease_seconds <= self.delivery_timeout:
+            raise ValueError(
+                "delivery_lease_seconds must exceed delivery_timeout, or a slow send could be "
+                "taken over by another worker while still in flight"
+            )
+        return self
 
     @field_validator("public_url")
     @classmethod

@@ -150,6 +150,8 @@ class DeliveryWorker:
                 return None
             if not outbox.holds_lease(delivery, self.owner, node):
                 return None  # our lease expired and another worker took the job over
+            # Renew the lease for this send: a batch claimed long ago must not expire in flight.
+            outbox.renew_lease(node, delivery)
             partner = delivery.partner
             if outbox.needs_sealing(node, delivery):
                 try:

@@ -167,8 +167,8 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
         session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"message {header.message_id} (seq {header.seq}) collides with one already stored; "
-            "retry to receive the stored receipt"
+            f"message {header.message_id}: sequence number {header.seq} is already taken by "
+            "another message from this partner"
         ) from exc
     return Acceptance(receipt, False, inbound_id, header.seq)
 

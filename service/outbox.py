@@ -87,6 +87,11 @@ def holds_lease(delivery: Delivery, owner: str, node: Node) -> bool:
     )
 
 
+def renew_lease(node: Node, delivery: Delivery) -> None:
+    """Extend the holder's lease by ``delivery_lease_seconds`` from now (before each send)."""
+    delivery.lease_until = node.utcnow() + timedelta(seconds=node.settings.delivery_lease_seconds)
+
+
 def release(delivery: Delivery) -> None:
     delivery.lease_owner = None
     delivery.lease_until = None

@@ -53,7 +53,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, ClassVar, Literal
 
 from stix2validator import ValidationOptions, validate_instance
@@ -61,6 +60,13 @@ from stix2validator import errors as validator_errors
 
 from crypto.canonical import canonicalize, parse_strict
 from crypto.errors import InputTooLarge, MalformedInput
+from policies.tlp import (
+    TLP,
+    TLP1_BUILTINS,
+    TLP1_MARKING_IDS,
+    TLP2_EXTENSION_ID,
+    TLP2_MARKING_IDS,
+)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -88,8 +94,6 @@ MAX_MESSAGES = 100
 """At most this many messages are kept in an error (plus one line counting the rest)."""
 MAX_NAMED_OBJECTS = 10
 """``TlpMissing`` and ``TlpConflict`` name at most this many objects."""
-
-TLP2_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 
 TlpSource = Literal["tlp2", "tlp1-mapped"]
 
@@ -159,84 +163,11 @@ def _capped(messages: list[str]) -> list[str]:
 # --- TLP ----------------------------------------------------------------------------------------
 
 
-class TLP(Enum):
-    """A Traffic Light Protocol 2.0 level, ordered from least to most restrictive.
-
-    The value is the TLP 2.0 extension's ``tlp_2_0`` string. Members compare by restrictiveness
-    (``TLP.GREEN < TLP.RED``) but never equal an int or a string, and every member is truthy.
-    """
-
-    CLEAR = "clear"
-    GREEN = "green"
-    AMBER = "amber"
-    AMBER_STRICT = "amber+strict"
-    RED = "red"
-
-    @property
-    def rank(self) -> int:
-        """0 for CLEAR up to 4 for RED."""
-        return _RANK[self]
-
-    @property
-    def label(self) -> str:
-        """The TLP 2.0 label, e.g. ``"TLP:AMBER+STRICT"``."""
-        return "TLP:" + self.value.upper()
-
-    @property
-    def marking_id(self) -> str:
-        """The TLP 2.0 well-known marking-definition id."""
-        return _TLP2_ID_OF[self]
-
-    @property
-    def tlp1_marking_id(self) -> str | None:
-        """The STIX 2.1 built-in TLP 1.0 id that maps to this level (None for AMBER+STRICT)."""
-        return _TLP1_ID_OF.get(self)
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, TLP):
-            return NotImplemented
-        return self.rank < other.rank
-
-    def __le__(self, other: object) -> bool:
-        if not isinstance(other, TLP):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __gt__(self, other: object) -> bool:
-        if not isinstance(other, TLP):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __ge__(self, other: object) -> bool:
-        if not isinstance(other, TLP):
-            return NotImplemented
-        return self.rank >= other.rank
-
-
-_RANK = {level: rank for rank, level in enumerate(TLP)}
-
-TLP2_MARKING_IDS: Mapping[str, TLP] = {
-    "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": TLP.CLEAR,
-    "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": TLP.GREEN,
-    "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": TLP.AMBER,
-    "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": TLP.AMBER_STRICT,
-    "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": TLP.RED,
-}
-"""The TLP 2.0 well-known marking-definition ids (oasis-open/cti-stix-common-objects)."""
-
-_TLP1_BUILTINS: Mapping[str, tuple[str, TLP]] = {
-    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": ("white", TLP.CLEAR),
-    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": ("green", TLP.GREEN),
-    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": ("amber", TLP.AMBER),
-    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": ("red", TLP.RED),
-}
-
-TLP1_MARKING_IDS: Mapping[str, TLP] = {mid: level for mid, (_, level) in _TLP1_BUILTINS.items()}
-"""The STIX 2.1 built-in TLP 1.0 ids, mapped to TLP 2.0 levels (WHITE becomes CLEAR)."""
+# TLP itself (the levels and the well-known ids) is defined once, in policies.tlp, and re-exported
+# here under the names this module has always had.
+_TLP1_BUILTINS = TLP1_BUILTINS
 
 _TLP1_COLOURS: Mapping[str, TLP] = {colour: level for colour, level in _TLP1_BUILTINS.values()}
-_TLP2_ID_OF = {level: mid for mid, level in TLP2_MARKING_IDS.items()}
-_TLP1_ID_OF = {level: mid for mid, level in TLP1_MARKING_IDS.items()}
 _TLP2_VALUES = frozenset(level.value for level in TLP)
 _WELL_KNOWN_LOWER = {mid.lower(): mid for mid in (*TLP2_MARKING_IDS, *TLP1_MARKING_IDS)}
 _LOOKS_LIKE_TLP = re.compile(r"\s*tlp\s*:", re.IGNORECASE)
