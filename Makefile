@@ -25,7 +25,7 @@ test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL)
 lint: $(STAMP) ## ruff lint and format check, mypy strict on crypto/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy crypto service clients
+	$(BIN)/mypy crypto policies service clients
 
 demo: $(STAMP) ## Run two nodes end to end on loopback (SQLite), as their users would
 	$(BIN)/python -m demo.two_nodes
