@@ -139,8 +139,37 @@ class DeliveryWorker:
             return self._acknowledge(prepared, signed_request, response)
         reason = problem_reason(response)
         if 400 <= response.status_code < 500 and response.status_code not in _RETRYABLE_STATUS:
+            # Give up only on a refusal the partner signed: an unsigned one may come from a
+            # proxy, or from anyone on the path who wants us to stop trying.
+            try:
+                self._verify_answer(prepared, signed_request, response)
+            except CryptoError as exc:
+                return self._retry(
+                    delivery_id, f"{reason} (unsigned refusal, retrying: {exc.code})"
+                )
             return self._refuse(prepared, reason)
         return self._retry(delivery_id, reason)
+
+    def _verify_answer(
+        self, p: _Prepared, request: httpsig.HttpRequestParts, response: httpx.Response
+    ) -> None:
+        """T1-T7 on the partner's answer, bound to the request we sent.
+
+        Raises:
+            CryptoError: not signed by the partner we sent to, or not for this request.
+        """
+        node = self.node
+        answer = httpsig.HttpResponseParts(
+            response.status_code, dict(response.headers), response.content
+        )
+        httpsig.verify_response(
+            answer,
+            request,
+            resolve_key=lambda keyid: _partner_key(p, keyid),
+            now=node.now(),
+            max_skew=node.settings.clock_skew,
+            max_age=node.settings.request_max_age,
+        )
 
     async def _prepare(self, client: httpx.AsyncClient, delivery_id: int) -> _Prepared | None:
         node = self.node
@@ -179,18 +208,8 @@ class DeliveryWorker:
         self, p: _Prepared, request: httpsig.HttpRequestParts, response: httpx.Response
     ) -> str:
         node = self.node
-        answer = httpsig.HttpResponseParts(
-            response.status_code, dict(response.headers), response.content
-        )
         try:
-            httpsig.verify_response(
-                answer,
-                request,
-                resolve_key=lambda keyid: _partner_key(p, keyid),
-                now=node.now(),
-                max_skew=node.settings.clock_skew,
-                max_age=node.settings.request_max_age,
-            )
+            self._verify_answer(p, request, response)
             with node.db.transaction() as session:
                 delivery = session.get(Delivery, p.delivery_id, with_for_update=_LOCK)
                 assert delivery is not None

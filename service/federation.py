@@ -38,6 +38,7 @@ from service.errors import Conflict, FederationRejected, ServiceError, Unprocess
 from service.models import Inbound, Nonce, Partner
 from service.node import Node
 from service.partners import pinned_key
+from service.problems import PROBLEM_MEDIA_TYPE, problem_body
 from service.reports import signed_context, title_of
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.liaison.envelope"
@@ -210,9 +211,16 @@ def store_envelope(
     reason = "duplicate: stored receipt re-sent" if accepted.duplicate else None
     if via != "push":
         reason = f"{reason or 'new'} (via {via})"
-    audit.record(session, actor=actor, action="report.receive", outcome=audit.ALLOWED,
-                 at=node.utcnow(), object_type="inbound", object_id=accepted.inbound_id,
-                 reason=reason)  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action="report.receive",
+        outcome=audit.ALLOWED,
+        at=node.utcnow(),
+        object_type="inbound",
+        object_id=accepted.inbound_id,
+        reason=reason,
+    )
     advance_cursor(session, partner)
     if accepted.seq > partner.received_through:
         node.request_pull()  # a gap below this one: ask the partner for what is missing
@@ -249,6 +257,7 @@ def _resealed_copy(
 class SignedAnswer:
     body: bytes
     headers: dict[str, str]
+    status: int = 200
 
 
 def handle_signed(
@@ -260,24 +269,38 @@ def handle_signed(
 ) -> SignedAnswer:
     """F1 for any partner request, then ``work`` in the same transaction, then a signed answer.
 
+    Once the partner is authenticated, a refusal by ``work`` (a conflict, content we will not
+    accept) is answered as a *signed* problem: the sender gives a delivery up only on a refusal
+    whose signature it verifies, so nobody on the path can forge one to make it stop trying.
+
     Raises:
         FederationRejected: any verification failure (audited; the peer hears "rejected").
-        ServiceError: what ``work`` raises (audited).
     """
     actor = Actor("partner", "unauthenticated", None, remote_addr)
+    authenticated = False
     try:
         with node.db.transaction() as session:
             partner = authenticate_partner(session, node, request)
-            actor = Actor("partner", f"{partner.node_id}/{partner.signing_key_id}", None,
-                          remote_addr)  # fmt: skip
+            authenticated = True
+            actor = Actor(
+                "partner", f"{partner.node_id}/{partner.signing_key_id}", None, remote_addr
+            )
             body = work(session, partner)
     except CryptoError as exc:
         _record_refusal(node, actor, f"{request.target_uri}: {exc.diagnostics()}")
         raise FederationRejected("rejected") from exc
     except ServiceError as exc:
         _record_refusal(node, actor, f"{request.target_uri}: {exc.diagnostics()}")
-        raise
-    response = httpsig.HttpResponseParts(200, {"content-type": media_type}, body)
+        if not authenticated:
+            raise
+        return _signed(node, request, exc.status, PROBLEM_MEDIA_TYPE, problem_body(exc))
+    return _signed(node, request, 200, media_type, body)
+
+
+def _signed(
+    node: Node, request: httpsig.HttpRequestParts, status: int, media_type: str, body: bytes
+) -> SignedAnswer:
+    response = httpsig.HttpResponseParts(status, {"content-type": media_type}, body)
     headers = httpsig.sign_response(
         response,
         request,
@@ -285,7 +308,7 @@ def handle_signed(
         keyid=node.identity.signing.public.key_id,
         now=node.now(),
     )
-    return SignedAnswer(body, {"content-type": media_type, **headers})
+    return SignedAnswer(body, {"content-type": media_type, **headers}, status)
 
 
 def receive_envelope(
@@ -295,7 +318,7 @@ def receive_envelope(
 
     Raises:
         FederationRejected: any authentication or envelope verification failure (audited).
-        Conflict, Unprocessable: see :func:`ingest` (audited).
+    A conflict or unacceptable content is a signed problem answer (see :func:`handle_signed`).
     """
 
     def work(session: Session, partner: Partner) -> bytes:
@@ -307,5 +330,11 @@ def receive_envelope(
 
 def _record_refusal(node: Node, actor: Actor, reason: str) -> None:
     with node.db.transaction() as session:
-        audit.record(session, actor=actor, action="federation.refuse", outcome=audit.DENIED,
-                     at=node.utcnow(), reason=reason)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="federation.refuse",
+            outcome=audit.DENIED,
+            at=node.utcnow(),
+            reason=reason,
+        )

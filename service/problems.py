@@ -7,6 +7,7 @@ exceptions are logged with a reference id and answered with an opaque 500 carryi
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -20,8 +21,26 @@ from service.errors import ServiceError
 
 log = logging.getLogger("liaison.problems")
 
-MEDIA_TYPE = "application/problem+json"
+MEDIA_TYPE = PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://liaison.invalid/problems/"
+
+
+def problem_fields(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem_body(exc: ServiceError) -> bytes:
+    """The problem+json bytes for ``exc`` (for answers that must be signed as bytes)."""
+    fields = problem_fields(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors or None)
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def problem(
@@ -32,14 +51,7 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": TYPE_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body = problem_fields(status, code, title, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 

@@ -99,10 +99,12 @@ def attempt_login(
 
     Returns the user, or the error to answer with once the transaction has committed (so the
     failure count and its audit record persist although the login fails). Unknown users cost the
-    same Argon2id run as known ones, and the answer is the same, so neither timing nor wording
-    tells which usernames exist. After ``login_failures_before_delay`` consecutive failures the
-    account must wait (see :func:`login_delay`); attempts during the wait are refused without
-    checking the password, so guesses made then are worthless.
+    same Argon2id run as known ones and get the same answer, so neither timing nor wording of a
+    failed login tells which usernames exist. After ``login_failures_before_delay`` consecutive
+    failures the account must wait (see :func:`login_delay`); attempts during the wait are
+    refused without checking the password, so guesses made then are worthless. That ``429``
+    does reveal that the account exists (unknown names never wait): recorded in
+    docs/threat-model.md as a known gap.
     """
     user = session.scalar(select(User).where(User.username == username))
     actor = Actor("user", username, user.role if user else None, remote_addr)

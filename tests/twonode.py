@@ -46,13 +46,15 @@ class Network(httpx.AsyncBaseTransport):
     """Routes requests by host to in-process apps, records what passes, and fails on demand.
 
     ``down`` hosts refuse connections; for ``cut_after_request`` hosts the request reaches the
-    app and is processed, then the connection drops before the answer arrives.
+    app and is processed, then the connection drops before the answer arrives; for hosts in
+    ``forged_answers`` an attacker on the path answers instead of the node.
     """
 
     def __init__(self) -> None:
         self.apps: dict[str, httpx.ASGITransport] = {}
         self.down: set[str] = set()
         self.cut_after_request: set[str] = set()
+        self.forged_answers: dict[str, httpx.Response] = {}
         self.sent: list[httpx.Request] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -61,6 +63,8 @@ class Network(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"{host} unreachable", request=request)
         await request.aread()
         self.sent.append(request)
+        if host in self.forged_answers:  # someone on the path answers instead of the node
+            return self.forged_answers[host]
         response = await self.apps[host].handle_async_request(request)
         if host in self.cut_after_request:
             raise httpx.ReadError("connection reset after the request was sent", request=request)

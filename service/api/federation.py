@@ -37,7 +37,7 @@ async def _signed_request(
         target += "?" + request.url.query
     parts = HttpRequestParts(request.method, target, dict(request.headers), body)
     answer = await run_in_threadpool(handler, node, parts, addr)
-    return Response(answer.body, headers=answer.headers)
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
 
 @router.post("/envelopes")

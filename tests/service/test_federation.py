@@ -230,3 +230,57 @@ async def test_wrong_media_type_is_a_problem(pinned):
     response = await _post(sy, {"content-type": "application/json"}, b"{}")
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_forged_refusal_does_not_make_the_sender_give_up(pinned):
+    """Someone on the path answers IQ's push with an unsigned 422: IQ keeps the delivery
+    pending and retries, since only a refusal SY signed ends a delivery."""
+    iq, _ = pinned
+    await _submit(iq)
+    iq.network.forged_answers["sy.test"] = httpx.Response(
+        422,
+        headers={"content-type": "application/problem+json"},
+        json={"status": 422, "code": "stix_invalid", "detail": "forged"},
+    )
+    await iq.deliver()
+    with iq.node.db.transaction() as s:
+        delivery = s.scalars(select(Delivery)).one()
+        assert delivery.state == "sent", delivery.last_error
+        assert "unsigned refusal" in (delivery.last_error or "")
+        delivery.next_attempt_at = iq.node.utcnow()
+    iq.network.forged_answers.clear()
+    await iq.deliver()
+    with iq.node.db.transaction() as s:
+        assert s.scalars(select(Delivery)).one().state == "acknowledged"
+
+
+async def test_a_signed_refusal_ends_the_delivery(pinned):
+    """SY holds a message id with other content and answers 409 with a signed problem: IQ
+    verifies the signature and marks the delivery refused, with SY's reason."""
+    from crypto.envelope import seal
+
+    iq, _ = pinned
+    await _submit(iq)
+    await iq.deliver()
+    await _submit(iq)
+    with iq.node.db.transaction() as s:
+        first, second = s.scalars(select(Delivery).order_by(Delivery.seq)).all()
+        key = iq.node.partners.document(first.partner).current_encryption_key(iq.node.now())
+        body = (REPORTS / "sy-escape-d12.json").read_bytes()
+        # A (buggy) sender re-uses the first message id for another report.
+        clash = seal(
+            sender=iq.node.identity,
+            recipient_id="SY",
+            recipient_key=key,
+            body=body,
+            content_type="application/stix+json;version=2.1",
+            message_id=first.message_id,
+            seq=first.seq,
+            now=iq.node.now(),
+        )
+        second.envelope, second.envelope_sha256 = clash.data, clash.digest
+    await iq.deliver()
+    with iq.node.db.transaction() as s:
+        second = s.scalars(select(Delivery).order_by(Delivery.seq.desc())).first()
+        assert second.state == "refused", second.last_error
+        assert "409" in second.last_error and "already received" in second.last_error
