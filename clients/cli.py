@@ -187,6 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
 
+    # -- sharing policies --
+    policy = top.add_parser("policy", help="ask what a partner would receive of a report")
+    policy_cmds = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    check = add(
+        policy_cmds,
+        "check",
+        commands.policy_check,
+        ("url", "json"),
+        help="allow, deny or redact, the deciding rule, and a diff (nothing is submitted)",
+    )
+    check.add_argument("file", metavar="FILE", help="the bundle, or - for stdin")
+    check.add_argument("--partner", required=True, help="the partner node id, e.g. SY")
+
     # -- the offline courier --
     courier = top.add_parser("courier", help="carry envelopes and receipts across an air gap")
     courier_cmds = courier.add_subparsers(dest="courier_command", required=True, metavar="ACTION")

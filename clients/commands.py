@@ -170,6 +170,31 @@ def report_submit(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def policy_check(args: argparse.Namespace, ctx: Context) -> int:
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    with ctx.client(node_url(args)) as client:
+        answer = client.policy_check(data, args.partner)
+    if opt(args, "json"):
+        emit_json(answer)
+        return 0
+    decision = answer["decision"]
+    emit(
+        f"{decision['outcome'].upper()} for {decision['partner']} by rule {decision['rule']}: "
+        f"{output.clean(decision['reason'])}"
+    )
+    emit(
+        f"policy version {decision['policy_version']}; TLP {decision['tlp']}; "
+        f"{decision['released_objects']} of {decision['submitted_objects']} objects released"
+    )
+    for step in decision.get("steps", []):
+        emit(f"  {step['rule']}: {step['verdict']} - {output.clean(step['detail'])}")
+    if answer.get("diff"):
+        emit("")
+        for line in str(answer["diff"]).splitlines():
+            emit(output.clean(line) if line.strip() else "")
+    return 0
+
+
 def report_list(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client(node_url(args)) as client:
         reports = client.list_reports(limit=opt(args, "limit", 100), offset=opt(args, "offset", 0))

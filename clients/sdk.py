@@ -176,6 +176,21 @@ class LiaisonClient:
         """Log in and return the bearer token (also kept for the following calls)."""
         return str(self.authenticate(username, password)["access_token"])
 
+    def policy_check(self, data: bytes, partner: str) -> dict[str, Any]:
+        """What ``partner`` would receive of this bundle, by which rule (nothing is submitted).
+
+        Raises:
+            ApiError: 422 for invalid STIX; 404 ``no_policy`` when no policy covers the partner.
+        """
+        result: dict[str, Any] = self._request(
+            "POST",
+            "/api/v1/policy/check",
+            params={"partner": partner},
+            content=data,
+            content_type=STIX_MEDIA_TYPE,
+        )
+        return result
+
     def submit_report(self, data: bytes, to: list[str]) -> dict[str, Any]:
         """Submit a STIX 2.1 bundle for delivery to the partner node ids in ``to``.
 

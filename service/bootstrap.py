@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from crypto.envelope import DEFAULT_MAX_LIFETIME
 from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
+from policies import Policy, load_policy_dir
 from service import migrate, users
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
@@ -97,18 +98,35 @@ def open_node(
 
     Raises:
         KeyFileError: wrong passphrase or an unsafe key file.
+        PolicyInvalid: a sharing policy file does not load.
     """
     identity = load_identity(settings.key_file, passphrase)
     if identity.node_id != settings.node_id:
         raise Conflict(f"key file is for {identity.node_id}, settings say {settings.node_id}")
+    # An invalid policy stops the node here, before it serves anything (PolicyInvalid names the
+    # file and line of every problem).
+    sharing = load_sharing_policies(settings)
     if migrate_database:
         migrate.upgrade(settings.sqlalchemy_url)
-    extra: dict[str, Any] = dict(node_kwargs)
+    extra: dict[str, Any] = {"sharing": sharing, **node_kwargs}
     if clock is not None:
         extra["clock"] = clock
     if password_policy is not None:
         extra["password_policy"] = password_policy
     return Node(settings=settings, db=Database(settings.sqlalchemy_url), identity=identity, **extra)
+
+
+def load_sharing_policies(settings: Settings) -> dict[str, Policy]:
+    """The node's sharing policies, one per partner, from ``settings.policies_path`` (absent:
+    none, and nothing may be released to anyone once policies are enforced).
+
+    Raises:
+        PolicyInvalid: a file does not load; every problem is named with its file and line.
+    """
+    path = settings.policies_path
+    if not path.is_dir():
+        return {}
+    return load_policy_dir(path, node=settings.node_id)
 
 
 def add_local_user(node: Node, *, username: str, role: str, password: str) -> None:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = 8600
     database_url: str | None = None
+    policy_dir: Path | None = Field(
+        None, description="sharing policies, one <partner>.toml each (default: <data dir>/policies)"
+    )
 
     token_ttl: int = Field(900, ge=60, le=86400, description="officer token lifetime, seconds")
     max_report_bytes: int = Field(5 * 1024 * 1024, ge=1024)
@@ -87,6 +90,10 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'liaison.db'}"
+
+    @property
+    def policies_path(self) -> Path:
+        return self.policy_dir or self.data_dir / "policies"
 
     @property
     def key_file(self) -> Path:

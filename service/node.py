@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import httpx
 
 from crypto.keys import NodeIdentity
+from policies import Policy
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
 from service.auth import TOKEN_SECRET_NAME, PasswordPolicy, TokenIssuer, hash_password
@@ -57,6 +58,8 @@ class Node:
     pull_requested: threading.Event = field(default_factory=threading.Event)
     http_client: Callable[[], httpx.AsyncClient] | None = None
     """Makes the client used to reach partners; tests inject in-process transports here."""
+    sharing: dict[str, Policy] = field(default_factory=dict)
+    """The sharing policies loaded at start-up, by partner id (``service.sharing``)."""
 
     def __post_init__(self) -> None:
         self.data_key = DataKey(self.identity.secrets[DATA_KEY_NAME])

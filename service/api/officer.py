@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service import audit, reports, users
+from service import audit, reports, sharing, users
 from service.api.body import read_body
 from service.api.schemas import (
     InboundSummary,
@@ -71,6 +71,30 @@ async def submit_report(
             raise
         node.wakeup.ring()
         return answer
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/policy/check")
+async def policy_check(
+    request: Request,
+    node: NodeDep,
+    user: Officer,
+    addr: RemoteAddr,
+    partner: Annotated[str, Query(description="the partner node id", max_length=63)],
+) -> dict[str, object]:
+    """Explain, without submitting anything: would this bundle go to ``partner``, redacted how,
+    by which rule of which policy version, and what exactly would it receive (a diff)."""
+    data = await read_body(request, node.settings.max_report_bytes)
+
+    def work() -> dict[str, object]:
+        validated = reports.validate(node, data)
+        explained = sharing.explain_outbound(node, user, validated, partner, addr)
+        return {
+            "decision": explained.record,
+            "diff": explained.diff,
+            "released": explained.decision.released,
+        }
 
     return await run_in_threadpool(work)
 

@@ -446,3 +446,30 @@ def test_partner_status_for_admins(cli, pinned):
     assert "1 undelivered (sent 1)" in human.out and "ConnectError" in human.out
     status = json.loads(run("partner", "status", "SY", "--json").out)
     assert status["backlog"] == 1 and status["next_seq"] == 2
+
+
+def test_policy_check_prints_the_decision_the_rule_and_the_diff(cli, pinned, tmp_path):
+    from policies import EXAMPLES_DIR, load_policy_dir
+
+    pinned.iq.node.sharing = load_policy_dir(EXAMPLES_DIR / "IQ", node="IQ")
+    bundle = json.loads(REPORT.read_text())
+    bundle["objects"][3]["x_source_handler"] = "fictional"
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle))
+
+    def run(*argv, **kw):
+        return cli(*argv, env={"LIAISON_URL": pinned.iq.url}, transport=pinned.transport, **kw)
+
+    assert run("login", "officer", "--password-stdin", stdin=PASSWORD + "\n").code == 0
+    human = run("policy", "check", str(path), "--partner", "SY")
+    assert human.code == 0, human.err
+    assert human.out.startswith("REDACT for SY by rule outbound.redact")
+    assert "policy version sha256:" in human.out and '"x_source_handler"' in human.out
+    assert (
+        json.loads(run("policy", "check", str(REPORT), "--partner", "SY", "--json").out)[
+            "decision"
+        ]["outcome"]
+        == "allow"
+    )
+    missing = run("policy", "check", str(REPORT), "--partner", "JO")
+    assert missing.code == 1 and "no sharing policy" in missing.err
