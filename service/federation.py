@@ -39,7 +39,7 @@ from service.models import Inbound, Nonce, Partner
 from service.node import Node
 from service.partners import pinned_key
 from service.problems import PROBLEM_MEDIA_TYPE, problem_body
-from service.reports import signed_context, title_of
+from service.reports import seal_title, signed_context, title_of
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.liaison.envelope"
 RECEIPT_MEDIA_TYPE = "application/json"
@@ -155,7 +155,7 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
             created_at=now.fromtimestamp(header.created, now.tzinfo),
             content_type=header.content_type,
             bundle_id=report.bundle_id,
-            title=title_of(report.bundle),
+            title_ct=seal_title(node, "inbound", inbound_id, title_of(report.bundle)),
             tlp=report.tlp.label,
             object_count=report.object_count,
             envelope=envelope,

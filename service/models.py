@@ -2,9 +2,10 @@
 
 Unique constraints are the guards against duplicates (message ids, request nonces, sequence
 numbers), so a race between two workers is settled by the database, not by a check in Python.
-Report content is never stored in clear: ``reports.body_ct`` and ``inbound.signed_ct`` are
-encrypted with the node data key (``service.atrest``); ``inbound.envelope`` is the envelope exactly
-as received (itself HPKE-encrypted), kept so its signatures can be re-verified later.
+Report content is never stored in clear: ``reports.body_ct``, ``inbound.signed_ct`` and the
+titles taken from inside reports (``title_ct``) are encrypted with the node data key
+(``service.atrest``); ``inbound.envelope`` is the envelope exactly as received (itself
+HPKE-encrypted), kept so its signatures can be re-verified later.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ class Report(Base):
     submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     bundle_id: Mapped[str] = mapped_column(String(100))
-    title: Mapped[str] = mapped_column(String(300), default="")
+    # The title comes from inside the report (e.g. a cell's name): sealed like the body.
+    title_ct: Mapped[bytes] = mapped_column(LargeBinary)
     tlp: Mapped[str] = mapped_column(String(20))
     object_count: Mapped[int] = mapped_column(Integer)
     object_types: Mapped[str] = mapped_column(Text)
@@ -174,7 +176,7 @@ class Inbound(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     content_type: Mapped[str] = mapped_column(String(200))
     bundle_id: Mapped[str] = mapped_column(String(100))
-    title: Mapped[str] = mapped_column(String(300), default="")
+    title_ct: Mapped[bytes] = mapped_column(LargeBinary)
     tlp: Mapped[str] = mapped_column(String(20))
     object_count: Mapped[int] = mapped_column(Integer)
     envelope: Mapped[bytes] = mapped_column(LargeBinary)

@@ -39,6 +39,14 @@ def signed_context(inbound_id: str) -> str:
     return f"inbound.signed_ct/{inbound_id}"
 
 
+def seal_title(node: Node, table: str, row_id: str, title: str) -> bytes:
+    return node.data_key.seal(title.encode("utf-8"), f"{table}.title_ct/{row_id}")
+
+
+def open_title(node: Node, table: str, row_id: str, sealed: bytes) -> str:
+    return node.data_key.open(sealed, f"{table}.title_ct/{row_id}").decode("utf-8")
+
+
 def title_of(bundle: dict[str, Any]) -> str:
     """A short label for listings: the name of the most telling object in the bundle."""
     objects = bundle.get("objects", [])
@@ -100,7 +108,7 @@ def submit(
         submitted_by=user.id,
         created_at=now,
         bundle_id=report.bundle_id,
-        title=title_of(report.bundle),
+        title_ct=seal_title(node, "reports", report_id, title_of(report.bundle)),
         tlp=report.tlp.label,
         object_count=report.object_count,
         object_types=",".join(report.object_types),

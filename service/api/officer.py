@@ -56,7 +56,7 @@ async def submit_report(
             with node.db.transaction() as session:
                 report = reports.submit(session, node, user, validated, to, addr)
                 answer = SubmitResponse(
-                    **ReportSummary.of(report).model_dump(), warnings=list(validated.warnings)
+                    **ReportSummary.of(report, node).model_dump(), warnings=list(validated.warnings)
                 )
         except ServiceError as exc:
             with node.db.transaction() as session:
@@ -105,7 +105,7 @@ def list_reports(
 ) -> list[ReportSummary]:
     """Reports submitted on this node, newest first, with their delivery state per partner."""
     with node.db.transaction() as session:
-        return [ReportSummary.of(r) for r in reports.list_own(session, limit, offset)]
+        return [ReportSummary.of(r, node) for r in reports.list_own(session, limit, offset)]
 
 
 @router.get("/reports/{report_id}", response_model=ReportSummary)
@@ -113,7 +113,7 @@ def show_report(report_id: str, node: NodeDep, user: Officer) -> ReportSummary:
     """A report's metadata and delivery state per partner (no content: following delivery is
     not reading the report, so it is not recorded as a read)."""
     with node.db.transaction() as session:
-        return ReportSummary.of(reports.get_own(session, report_id))
+        return ReportSummary.of(reports.get_own(session, report_id), node)
 
 
 @router.get("/reports/{report_id}/bundle")
@@ -132,14 +132,14 @@ def inbox(
 ) -> list[InboundSummary]:
     """Reports received from partners, newest first."""
     with node.db.transaction() as session:
-        return [InboundSummary.of(r) for r in reports.list_inbox(session, limit, offset)]
+        return [InboundSummary.of(r, node) for r in reports.list_inbox(session, limit, offset)]
 
 
 @router.get("/inbox/{inbound_id}", response_model=InboundSummary)
 def show_inbound(inbound_id: str, node: NodeDep, user: Officer) -> InboundSummary:
     """A received report's metadata (no content)."""
     with node.db.transaction() as session:
-        return InboundSummary.of(reports.get_inbound(session, inbound_id))
+        return InboundSummary.of(reports.get_inbound(session, inbound_id), node)
 
 
 @router.get("/inbox/{inbound_id}/bundle")

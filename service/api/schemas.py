@@ -7,7 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from service.models import AuditEvent, Inbound, Partner, Report, User
-from service.reports import DeliveryView, delivery_view
+from service.node import Node
+from service.reports import DeliveryView, delivery_view, open_title
 
 
 class LoginRequest(BaseModel):
@@ -50,13 +51,13 @@ class ReportSummary(BaseModel):
     deliveries: list[DeliveryOut]
 
     @classmethod
-    def of(cls, r: Report) -> ReportSummary:
+    def of(cls, r: Report, node: Node) -> ReportSummary:
         return cls(
             id=r.id,
             created_at=r.created_at,
             submitted_by=r.submitter.username,
             bundle_id=r.bundle_id,
-            title=r.title,
+            title=open_title(node, "reports", r.id, r.title_ct),
             tlp=r.tlp,
             object_count=r.object_count,
             object_types=[t for t in r.object_types.split(",") if t],
@@ -81,7 +82,7 @@ class InboundSummary(BaseModel):
     object_count: int
 
     @classmethod
-    def of(cls, row: Inbound) -> InboundSummary:
+    def of(cls, row: Inbound, node: Node) -> InboundSummary:
         return cls(
             id=row.id,
             sender=row.partner.node_id,
@@ -90,7 +91,7 @@ class InboundSummary(BaseModel):
             received_at=row.received_at,
             created_at=row.created_at,
             bundle_id=row.bundle_id,
-            title=row.title,
+            title=open_title(node, "inbound", row.id, row.title_ct),
             tlp=row.tlp,
             object_count=row.object_count,
         )

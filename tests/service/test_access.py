@@ -238,6 +238,13 @@ async def test_report_content_is_encrypted_at_rest_and_bound_to_its_row(pinned):
     with iq.node.db.transaction() as s:
         rows = {r.id: r for r in s.scalars(select(Report))}
         assert all(b"WADI-7" not in r.body_ct for r in rows.values())
+        # Nor does any other column hold the report's words (the title is sealed too).
+        for row in rows.values():
+            for column in row.__table__.columns:
+                value = getattr(row, column.key)
+                assert "WADI-7" not in (
+                    value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                )
         # An insider swaps the two ciphertexts: neither opens under the other's row.
         a, b = rows[first["id"]], rows[second["id"]]
         a.body_ct, b.body_ct = b.body_ct, a.body_ct
