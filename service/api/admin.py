@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from service import partners, syncstatus, users
-from service.api.schemas import PartnerCreate, PartnerOut, PartnerStatusOut, UserCreate, UserOut
+from service.api.schemas import PartnerCreate, PartnerOut, UserCreate, UserOut
 from service.deps import Admin, NodeDep, RemoteAddr
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -38,13 +38,13 @@ def list_partners(node: NodeDep, admin: Admin) -> list[PartnerOut]:
         return [PartnerOut.of(p) for p in partners.list_partners(session)]
 
 
-@router.get("/partners/{node_id}/status", response_model=PartnerStatusOut)
-def partner_status(node_id: str, node: NodeDep, admin: Admin) -> PartnerStatusOut:
+@router.get("/partners/{node_id}/status", response_model=syncstatus.PartnerStatus)
+def partner_status(node_id: str, node: NodeDep, admin: Admin) -> syncstatus.PartnerStatus:
     """Backlog, oldest undelivered report, last success and last error towards the partner, and
     what has arrived from it (cursor, gaps, last pull)."""
     with node.db.transaction() as session:
         status = syncstatus.partner_status(session, partners.get_partner(session, node_id))
-    return PartnerStatusOut.model_validate(status, from_attributes=True)
+    return status
 
 
 @router.post("/partners", response_model=PartnerOut, status_code=201)

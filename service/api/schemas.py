@@ -165,21 +165,3 @@ class NodeInfo(BaseModel):
     fingerprint: str
     signing_key_id: str
     public_url: str
-
-
-class PartnerStatusOut(BaseModel):
-    partner: str
-    backlog: int
-    by_state: dict[str, int]
-    oldest_undelivered_at: datetime | None
-    next_attempt_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    next_seq: int
-    received: int
-    received_through: int
-    highest_seq_received: int
-    missing_below_highest: int
-    last_received_at: datetime | None
-    last_pull_at: datetime | None
-    last_pull_error: str | None
