@@ -33,7 +33,13 @@ from policies.errors import (
     PolicyInvalid,
     Problem,
 )
-from policies.inbound import Finding, InboundDecision, decide_inbound
+from policies.inbound import (
+    NO_POLICY_VERSION,
+    Finding,
+    InboundDecision,
+    decide_inbound,
+    quarantine_without_policy,
+)
 from policies.loader import (
     EXAMPLES_DIR,
     FORMAT,
@@ -44,8 +50,21 @@ from policies.loader import (
 )
 from policies.markings import format_rel_to, parse_rel_to, rel_to_marking, rel_to_of
 from policies.model import InboundRules, OutboundRules, Policy, Redaction
-from policies.outbound import Origin, OutboundDecision, Step, decide_outbound, may_approve
-from policies.redaction import RemovalReport, RemovedObject, RemovedProperty, RemovedRef
+from policies.outbound import (
+    Origin,
+    OutboundDecision,
+    Step,
+    decide_outbound,
+    deny_without_policy,
+    may_approve,
+)
+from policies.redaction import (
+    RemovalReport,
+    bundle_diff,
+    RemovedObject,
+    RemovedProperty,
+    RemovedRef,
+)
 from policies.rules import RULES
 from policies.tlp import TLP
 
@@ -53,6 +72,7 @@ __all__ = [
     "ACCESS_RULES_VERSION",
     "EXAMPLES_DIR",
     "FORMAT",
+    "NO_POLICY_VERSION",
     "RELEASER_ROLE",
     "ROLE_MAY_READ_CONTENT",
     "RULES",
@@ -78,8 +98,10 @@ __all__ = [
     "RemovedProperty",
     "RemovedRef",
     "Step",
+    "bundle_diff",
     "decide_inbound",
     "decide_outbound",
+    "deny_without_policy",
     "format_rel_to",
     "load_policy",
     "load_policy_dir",
@@ -89,6 +111,7 @@ __all__ = [
     "parse_policy",
     "parse_rel_to",
     "policy_for",
+    "quarantine_without_policy",
     "rel_to_marking",
     "rel_to_of",
 ]

@@ -28,12 +28,22 @@ from policies.rules import (
     INBOUND_ACCEPTED_TYPES,
     INBOUND_MAX_BYTES,
     INBOUND_MAX_TLP,
+    INBOUND_NO_POLICY,
     INBOUND_REL_TO,
     INBOUND_REQUIRED_MARKINGS,
 )
 from policies.tlp import TLP
 
-__all__ = ["Finding", "InboundDecision", "InboundOutcome", "decide_inbound"]
+NO_POLICY_VERSION = "none"
+"""The ``policy_version`` of a decision taken because no policy was loaded."""
+
+__all__ = [
+    "Finding",
+    "InboundDecision",
+    "InboundOutcome",
+    "decide_inbound",
+    "quarantine_without_policy",
+]
 
 InboundOutcome = Literal["accept", "quarantine"]
 MAX_NAMED = 10
@@ -75,6 +85,20 @@ class InboundDecision:
             "policy_version": self.policy_version,
             "findings": [{"rule": f.rule, "message": f.message} for f in self.findings],
         }
+
+
+def quarantine_without_policy(partner: str) -> InboundDecision:
+    """The decision for a report from ``partner`` when no policy for it is loaded: quarantined
+    (rule ``inbound.no_policy``), since nothing says what is accepted from it."""
+    reason = f"no sharing policy for {partner} is loaded, so nothing says what is accepted from it"
+    return InboundDecision(
+        "quarantine",
+        INBOUND_NO_POLICY,
+        reason,
+        NO_POLICY_VERSION,
+        partner,
+        (Finding(INBOUND_NO_POLICY, reason),),
+    )
 
 
 def decide_inbound(

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from policies.access import RELEASER_ROLE, AccessDecision
 from policies.errors import ApprovalRequired, PolicyDenied
+from policies.inbound import NO_POLICY_VERSION
 from policies.markings import MarkingIndex, rel_to_of
 from policies.model import ALWAYS_ALLOWED_TYPES, Policy
 from policies.redaction import Cut, RemovalReport, bundle_diff
@@ -44,6 +45,7 @@ from policies.rules import (
     OUTBOUND_ALLOW,
     OUTBOUND_ALLOWED_TYPES,
     OUTBOUND_MAX_TLP,
+    OUTBOUND_NO_POLICY,
     OUTBOUND_RED,
     OUTBOUND_REDACT,
     OUTBOUND_REL_TO,
@@ -59,6 +61,7 @@ __all__ = [
     "OutboundOutcome",
     "Step",
     "decide_outbound",
+    "deny_without_policy",
     "may_approve",
 ]
 
@@ -196,6 +199,26 @@ def decide_outbound(
     received from a partner. Never raises for a report: every refusal is a ``deny`` decision.
     """
     return _Evaluation(policy, bundle, report_tlp, origin).run()
+
+
+def deny_without_policy(
+    partner: str, bundle: Mapping[str, Any], *, report_tlp: TLP
+) -> OutboundDecision:
+    """The decision when no policy for ``partner`` is loaded: deny (rule ``outbound.no_policy``);
+    a partner without a policy receives nothing."""
+    reason = f"no sharing policy for {partner} is loaded, so nothing is released to it"
+    return OutboundDecision(
+        outcome="deny",
+        rule=OUTBOUND_NO_POLICY,
+        reason=reason,
+        policy_version=NO_POLICY_VERSION,
+        partner=partner,
+        tlp=report_tlp,
+        released=None,
+        removed=RemovalReport(),
+        steps=(Step(OUTBOUND_NO_POLICY, "deny", reason),),
+        submitted=bundle,
+    )
 
 
 def may_approve(

@@ -17,11 +17,13 @@ __all__ = [
     "INBOUND_ACCEPTED_TYPES",
     "INBOUND_MAX_BYTES",
     "INBOUND_MAX_TLP",
+    "INBOUND_NO_POLICY",
     "INBOUND_REL_TO",
     "INBOUND_REQUIRED_MARKINGS",
     "OUTBOUND_ALLOW",
     "OUTBOUND_ALLOWED_TYPES",
     "OUTBOUND_MAX_TLP",
+    "OUTBOUND_NO_POLICY",
     "OUTBOUND_RED",
     "OUTBOUND_REDACT",
     "OUTBOUND_REL_TO",
@@ -31,6 +33,7 @@ __all__ = [
     "RULES",
 ]
 
+OUTBOUND_NO_POLICY = "outbound.no_policy"
 OUTBOUND_TEARLINE = "outbound.tearline"
 OUTBOUND_THIRD_PARTY = "outbound.third_party"
 OUTBOUND_REL_TO = "outbound.rel_to"
@@ -41,6 +44,7 @@ OUTBOUND_REDACT = "outbound.redact"
 OUTBOUND_TWO_PERSON = "outbound.two_person"
 OUTBOUND_ALLOW = "outbound.allow"
 
+INBOUND_NO_POLICY = "inbound.no_policy"
 INBOUND_MAX_BYTES = "inbound.max_bytes"
 INBOUND_ACCEPTED_TYPES = "inbound.accepted_types"
 INBOUND_REQUIRED_MARKINGS = "inbound.required_markings"
@@ -54,6 +58,7 @@ ACCESS_REL_TO = "access.rel_to"
 ACCESS_ALLOW = "access.allow"
 
 RULES: Mapping[str, str] = {
+    OUTBOUND_NO_POLICY: "nothing is released to a partner without a sharing policy",
     OUTBOUND_TEARLINE: "with a tearline, only objects carrying the tearline marking are candidates",
     OUTBOUND_THIRD_PARTY: "a report received from a partner goes to another partner only if the "
     "originator's marking allows it",
@@ -66,6 +71,7 @@ RULES: Mapping[str, str] = {
     OUTBOUND_TWO_PERSON: "at or above two_person_min_tlp a second officer with the releaser role "
     "must approve",
     OUTBOUND_ALLOW: "every rule passed and nothing was removed",
+    INBOUND_NO_POLICY: "a report from a partner without a sharing policy is quarantined",
     INBOUND_MAX_BYTES: "a report larger than max_bytes is quarantined",
     INBOUND_ACCEPTED_TYPES: "a report holding a type outside accepted_types is quarantined",
     INBOUND_REQUIRED_MARKINGS: "a report without a required marking (TLP, REL TO naming us) is "

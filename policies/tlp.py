@@ -43,6 +43,20 @@ class TLP(Enum):
     AMBER_STRICT = "amber+strict"
     RED = "red"
 
+    @classmethod
+    def from_label(cls, label: str) -> TLP:
+        """The level of a TLP 2.0 label (``"TLP:AMBER+STRICT"``), the inverse of :attr:`label`.
+
+        Raises:
+            ValueError: not a TLP 2.0 label.
+        """
+        if not label.startswith("TLP:"):
+            raise ValueError(f"{label!r} is not a TLP 2.0 label")
+        value = label[4:]
+        if value != value.upper():
+            raise ValueError(f"{label!r} is not a TLP 2.0 label")
+        return cls(value.lower())
+
     @property
     def rank(self) -> int:
         """0 for CLEAR up to 4 for RED."""

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from crypto.fingerprint import fingerprint
 from service import problems
-from service.api import admin, auditor, courier, federation, officer
+from service.api import admin, auditor, courier, federation, officer, releases
 from service.api.schemas import NodeInfo
 from service.node import Node
 
@@ -42,7 +42,9 @@ def create_app(node: Node, *, run_worker: bool = False) -> FastAPI:
     )
     app.state.node = node
     problems.install(app)
-    for router in (officer.router, admin.router, courier.router, auditor.router, federation.router):
+    routers = (officer.router, releases.router, admin.router, courier.router, auditor.router,
+               federation.router)  # fmt: skip
+    for router in routers:
         app.include_router(router)
 
     @app.get("/healthz", tags=["node"])

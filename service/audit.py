@@ -42,6 +42,7 @@ def record(
     object_type: str | None = None,
     object_id: str | None = None,
     reason: str | None = None,
+    policy_version: str | None = None,
 ) -> AuditEvent:
     event = AuditEvent(
         at=at,
@@ -54,6 +55,7 @@ def record(
         outcome=outcome,
         reason=(reason or None) and reason[:2000],
         remote_addr=actor.remote_addr,
+        policy_version=policy_version,
     )
     session.add(event)
     return event

@@ -25,7 +25,9 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from service.errors import Unauthenticated
 
-ROLES = ("officer", "auditor", "admin")
+ROLES = ("officer", "releaser", "auditor", "admin")
+"""Officers submit and read; releasers are officers who may also approve held releases (the
+two-person rule); auditors read the log and decisions, never content; admins run the node."""
 TOKEN_SECRET_NAME = "token-key"  # noqa: S105 - a name, not the secret
 ALGORITHM = "EdDSA"
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]

@@ -7,17 +7,19 @@ key, writes the encrypted key file (0600) and ``node.toml``, and migrates the da
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from crypto.envelope import DEFAULT_MAX_LIFETIME
 from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
 from policies import Policy, load_policy_dir
-from service import migrate, users
+from service import audit, migrate, users
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
 from service.audit import Actor
@@ -113,7 +115,53 @@ def open_node(
         extra["clock"] = clock
     if password_policy is not None:
         extra["password_policy"] = password_policy
-    return Node(settings=settings, db=Database(settings.sqlalchemy_url), identity=identity, **extra)
+    node = Node(settings=settings, db=Database(settings.sqlalchemy_url), identity=identity, **extra)
+    if migrate_database:
+        record_policy_versions(node)
+    return node
+
+
+POLICY_VERSIONS = "sharing_policy_versions"
+
+
+def record_policy_versions(node: Node) -> None:
+    """Record in the audit log every sharing policy added, changed or removed since the node
+    last started (``policy.change``, with the new version), so that each decision's
+    ``policy_version`` can be traced to the file that was loaded."""
+    current = {partner: policy.version for partner, policy in sorted(node.sharing.items())}
+    for attempt in range(2):  # two replicas starting together may both insert the row
+        try:
+            with node.db.transaction() as session:
+                row = session.get(NodeState, POLICY_VERSIONS, with_for_update=True)
+                before: dict[str, str] = json.loads(row.value) if row is not None else {}
+                if before == current:
+                    return
+                for partner in sorted(set(before) | set(current)):
+                    old, new = before.get(partner), current.get(partner)
+                    if old == new:
+                        continue
+                    what = "added" if old is None else "removed" if new is None else "changed"
+                    audit.record(
+                        session,
+                        actor=Actor("system", "node"),
+                        action="policy.change",
+                        outcome=audit.ALLOWED,
+                        at=node.utcnow(),
+                        object_type="policy",
+                        object_id=partner,
+                        reason=f"sharing policy for {partner} {what}"
+                        + (f" (was {old})" if old else ""),
+                        policy_version=new,
+                    )
+                value = json.dumps(current, sort_keys=True)
+                if row is None:
+                    session.add(NodeState(name=POLICY_VERSIONS, value=value))
+                else:
+                    row.value = value
+            return
+        except IntegrityError:
+            if attempt:
+                raise
 
 
 def load_sharing_policies(settings: Settings) -> dict[str, Policy]:
@@ -129,7 +177,9 @@ def load_sharing_policies(settings: Settings) -> dict[str, Policy]:
     return load_policy_dir(path, node=settings.node_id)
 
 
-def add_local_user(node: Node, *, username: str, role: str, password: str) -> None:
+def add_local_user(
+    node: Node, *, username: str, role: str, password: str, clearance: str | None = None
+) -> None:
     """Create a user from the node's own console (the first admin has nobody to log in as)."""
     with node.db.transaction() as session:
         users.create_user(
@@ -138,6 +188,7 @@ def add_local_user(node: Node, *, username: str, role: str, password: str) -> No
             username=username,
             role=role,
             password=password,
+            clearance=clearance,
             actor=Actor("system", "console"),
         )
 

@@ -102,6 +102,9 @@ def require(*roles: str) -> Callable[..., Principal]:
     return dependency
 
 
-Officer = Annotated[Principal, Depends(require("officer"))]
+Officer = Annotated[Principal, Depends(require("officer", "releaser"))]
+"""Officers and releasers (officers who may also approve held releases)."""
+Reviewer = Annotated[Principal, Depends(require("officer", "releaser", "auditor"))]
+"""Who may follow release decisions: officers, releasers and auditors (who see no content)."""
 Auditor = Annotated[Principal, Depends(require("auditor"))]
 Admin = Annotated[Principal, Depends(require("admin"))]

@@ -5,7 +5,8 @@
      ├── Unauthenticated          401  no valid credentials (login failed, token missing/expired)
      ├── FederationRejected       401  a partner request failed verification: the peer hears only
      │                                 "rejected", the audit log gets the precise crypto code
-     ├── Forbidden                403  authenticated, but the role does not allow it
+     ├── Forbidden                403  authenticated, but the role, clearance or sharing policy
+ │                                 does not allow it
      ├── NotFound                 404  absent, or not yours (both answer the same)
      ├── Conflict                 409  clashes with existing state (duplicate user, partner)
      ├── PayloadTooLarge          413  over a size limit
@@ -19,7 +20,8 @@ Anything else that escapes a handler becomes an opaque 500 that is logged, never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class ServiceError(Exception):
@@ -27,12 +29,21 @@ class ServiceError(Exception):
     code = "internal"
     title = "Internal error"
 
-    def __init__(self, detail: str, *, code: str | None = None, errors: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: Sequence[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
         self.errors = list(errors)
+        # RFC 9457 extension members (JSON values), e.g. the policy decisions behind a refusal.
+        self.extra = dict(extra or {})
 
     def diagnostics(self) -> str:
         extra = "; ".join(self.errors[:5])

@@ -11,7 +11,9 @@ F3. A message id already stored for that partner is answered with the stored rec
 F4. The envelope is opened and verified (R1-R11) and its STIX content validated.
 F5. The envelope exactly as received and the signed message (encrypted at rest) are stored with
     the receipt and an audit record, in one transaction. The unique constraint on (partner,
-    message id) settles concurrent duplicates.
+    message id) settles concurrent duplicates. The partner's inbound policy decides whether the
+    report enters the inbox or the quarantine (``service.quarantine``); either way it was
+    delivered, and the receipt says so.
 
 Every verification failure answers the peer ``401 rejected`` and records the precise reason.
 """
@@ -32,7 +34,7 @@ from crypto import httpsig
 from crypto.envelope import VerifiedEnvelope, open_envelope, parse_header, verify_signed_message
 from crypto.errors import CryptoError, UnknownKey
 from crypto.receipt import issue_receipt
-from service import audit, stix
+from service import audit, provenance, quarantine, stix
 from service.audit import Actor
 from service.errors import Conflict, FederationRejected, ServiceError, Unprocessable
 from service.models import Inbound, Nonce, Partner
@@ -96,6 +98,7 @@ class Acceptance:
     duplicate: bool
     inbound_id: str
     seq: int
+    row: Inbound | None = None  # the new row (None for a duplicate)
 
 
 def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> Acceptance:
@@ -135,6 +138,7 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
     except stix.StixError as exc:
         raise Unprocessable(exc.detail, code=exc.code, errors=exc.messages) from exc
     # F5
+    judgement = quarantine.judge(session, node, partner.node_id, report, len(verified.body))
     now = node.utcnow()
     receipt = issue_receipt(
         key=node.identity.signing,
@@ -145,25 +149,25 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
         received_at=node.now(),
     )
     inbound_id = str(uuid.uuid4())
-    session.add(
-        Inbound(
-            id=inbound_id,
-            partner_id=partner.id,
-            message_id=header.message_id,
-            seq=header.seq,
-            received_at=now,
-            created_at=now.fromtimestamp(header.created, now.tzinfo),
-            content_type=header.content_type,
-            bundle_id=report.bundle_id,
-            title_ct=seal_title(node, "inbound", inbound_id, title_of(report.bundle)),
-            tlp=report.tlp.label,
-            object_count=report.object_count,
-            envelope=envelope,
-            envelope_sha256=digest,
-            signed_ct=node.data_key.seal(verified.signed_message, signed_context(inbound_id)),
-            receipt=receipt,
-        )
+    row = Inbound(
+        id=inbound_id,
+        partner_id=partner.id,
+        message_id=header.message_id,
+        seq=header.seq,
+        received_at=now,
+        created_at=now.fromtimestamp(header.created, now.tzinfo),
+        content_type=header.content_type,
+        bundle_id=report.bundle_id,
+        title_ct=seal_title(node, "inbound", inbound_id, title_of(report.bundle)),
+        tlp=report.tlp.label,
+        object_count=report.object_count,
+        envelope=envelope,
+        envelope_sha256=digest,
+        signed_ct=node.data_key.seal(verified.signed_message, signed_context(inbound_id)),
+        receipt=receipt,
     )
+    judgement.apply(row)
+    session.add(row)
     try:
         session.flush()
     except IntegrityError as exc:
@@ -171,7 +175,8 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
             f"message {header.message_id}: sequence number {header.seq} is already taken by "
             "another message from this partner"
         ) from exc
-    return Acceptance(receipt, False, inbound_id, header.seq)
+    provenance.record_received(session, inbound_id, judgement.object_ids)
+    return Acceptance(receipt, False, inbound_id, header.seq, row)
 
 
 def advance_cursor(session: Session, partner: Partner, void: frozenset[int] = frozenset()) -> None:
@@ -208,9 +213,10 @@ def store_envelope(
     partner = session.scalar(select(Partner).where(Partner.id == partner_id).with_for_update())
     assert partner is not None
     accepted = ingest(session, node, partner, envelope)
-    reason = "duplicate: stored receipt re-sent" if accepted.duplicate else None
+    row = accepted.row
+    reason = "duplicate: stored receipt re-sent" if row is None else row.status
     if via != "push":
-        reason = f"{reason or 'new'} (via {via})"
+        reason = f"{reason} (via {via})"
     audit.record(
         session,
         actor=actor,
@@ -220,7 +226,10 @@ def store_envelope(
         object_type="inbound",
         object_id=accepted.inbound_id,
         reason=reason,
+        policy_version=row.policy_version if row is not None else None,
     )
+    if row is not None:
+        quarantine.record(session, node, actor, row)
     advance_cursor(session, partner)
     if accepted.seq > partner.received_through:
         node.request_pull()  # a gap below this one: ask the partner for what is missing

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -74,6 +75,10 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_login_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    # The highest TLP whose reports this user may read (officers and releasers; policies.access).
+    clearance: Mapped[str] = mapped_column(
+        String(20), default="amber+strict", server_default="amber+strict"
+    )
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -125,8 +130,25 @@ class Report(Base):
     submitter: Mapped[User] = relationship(lazy="joined")
 
 
+class ReportObject(Base):
+    """The STIX object ids of a report submitted here: a partner returning one of them is
+    returning our own report (``authored_here`` in the inbound and access rules)."""
+
+    __tablename__ = "report_objects"
+
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(300), primary_key=True, index=True)
+
+
 class Delivery(Base):
-    """One report addressed to one partner: the durable delivery job and its outcome."""
+    """One report addressed to one partner: the release decision, the durable delivery job and
+    its outcome.
+
+    A release the policy holds for a second officer (state ``held``) has no sequence number yet:
+    it gets the partner's next one when approved, so the partner never sees a gap for it.
+    ``body_ct`` is the released bundle when the policy redacted it (None: the report as
+    submitted), sealed at rest; ``decision`` the decision record (no content).
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -139,7 +161,7 @@ class Delivery(Base):
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"))
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -154,13 +176,28 @@ class Delivery(Base):
     # Lease: the worker that claimed this delivery owns it until lease_until (then others may).
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    # The sharing-policy decision that released (or holds) it.
+    outcome: Mapped[str] = mapped_column(String(16), default="allow", server_default="allow")
+    policy_version: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decision: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Two-person release: who approved or refused a held release, when and why.
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     report: Mapped[Report] = relationship(back_populates="deliveries")
     partner: Mapped[Partner] = relationship(lazy="joined")
 
 
 class Inbound(Base):
-    """A report received from a partner, stored once per (sender, message id)."""
+    """A report received from a partner, stored once per (sender, message id).
+
+    ``status`` is the inbound policy's verdict: ``accepted`` into the inbox, or ``quarantined``
+    for an officer's review (who then accepts or rejects it). ``rel_to`` is the REL TO list the
+    sender gave it (comma-separated; None: no REL TO marking), kept as the originator's marking
+    for the third-party rule.
+    """
 
     __tablename__ = "inbound"
     __table_args__ = (
@@ -183,8 +220,26 @@ class Inbound(Base):
     envelope_sha256: Mapped[bytes] = mapped_column(LargeBinary)
     signed_ct: Mapped[bytes] = mapped_column(LargeBinary)
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="accepted", server_default="accepted")
+    rel_to: Mapped[str | None] = mapped_column(Text, nullable=True)
+    authored_here: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    policy_version: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decision: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     partner: Mapped[Partner] = relationship(lazy="joined")
+
+
+class InboundObject(Base):
+    """The STIX object ids of a received report: a submission holding one of them passes on
+    the partner's report, which the third-party rule governs."""
+
+    __tablename__ = "inbound_objects"
+
+    inbound_id: Mapped[str] = mapped_column(ForeignKey("inbound.id"), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(300), primary_key=True, index=True)
 
 
 class Nonce(Base):
@@ -213,6 +268,7 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    policy_version: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
 
 class NodeState(Base):

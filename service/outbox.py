@@ -37,6 +37,7 @@ from service.audit import Actor
 from service.models import Delivery
 from service.node import Node
 from service.partners import pinned_key
+from service.releases import released_body
 from service.reports import ACKNOWLEDGED, QUEUED, REFUSED, SENT, STIX_MEDIA_TYPE, body_context
 
 PENDING = (QUEUED, SENT)
@@ -113,11 +114,14 @@ def seal_delivery(session: Session, node: Node, delivery: Delivery, key: Publish
     if not needs_sealing(node, delivery):
         return
     report = delivery.report
+    assert delivery.seq is not None, "a held release has no sequence number and is never sealed"
     sealed = seal(
         sender=node.identity,
         recipient_id=delivery.partner.node_id,
         recipient_key=key,
-        body=node.data_key.open(report.body_ct, body_context(report.id)),
+        body=released_body(
+            node, delivery, node.data_key.open(report.body_ct, body_context(report.id))
+        ),
         content_type=STIX_MEDIA_TYPE,
         message_id=delivery.message_id,
         seq=delivery.seq,

@@ -1,7 +1,8 @@
 """RFC 9457 problem details: the one place where errors become HTTP responses.
 
 Every error response of the node is ``application/problem+json`` with ``type``, ``title``,
-``status``, ``detail`` and a stable ``code``; validation failures add ``errors``. Unexpected
+``status``, ``detail`` and a stable ``code``; validation failures add ``errors``, policy
+refusals ``decisions``. Unexpected
 exceptions are logged with a reference id and answered with an opaque 500 carrying that id.
 """
 
@@ -39,7 +40,9 @@ def problem_fields(status: int, code: str, title: str, detail: str, **extra: Any
 
 def problem_body(exc: ServiceError) -> bytes:
     """The problem+json bytes for ``exc`` (for answers that must be signed as bytes)."""
-    fields = problem_fields(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors or None)
+    fields = problem_fields(
+        exc.status, exc.code, exc.title, exc.detail, errors=exc.errors or None, **exc.extra
+    )
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -60,7 +63,9 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     headers = (
         {"WWW-Authenticate": "Bearer"} if exc.status == 401 and exc.code != "rejected" else None
     )
-    return problem(exc.status, exc.code, exc.title, exc.detail, headers, errors=exc.errors or None)
+    return problem(
+        exc.status, exc.code, exc.title, exc.detail, headers, errors=exc.errors or None, **exc.extra
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

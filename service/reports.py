@@ -1,9 +1,11 @@
 """Reports officers submit, and what they read: their own reports with delivery state, and the
 reports partners sent them.
 
-A submission validates the STIX bundle, stores it encrypted at rest and creates one delivery job
-per addressed partner, all in one transaction with its audit record; the delivery worker does the
-sealing and sending (``service.delivery``), never the officer's request.
+A submission validates the STIX bundle, asks each addressed partner's sharing policy what it may
+receive (``service.releases``), stores the report encrypted at rest and creates one delivery job
+per partner, all in one transaction with its audit records; the delivery worker does the sealing
+and sending (``service.delivery``), never the officer's request. Reads go through the local
+access rules (``service.access``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from crypto.canonical import parse_strict
 from crypto.envelope import verify_signed_message
-from service import audit, stix
+from service import access, audit, provenance, quarantine, releases, stix
 from service.errors import BadRequest, NotFound, PayloadTooLarge, Unprocessable
 from service.models import Delivery, Inbound, Partner, Report
 from service.node import Node
@@ -80,11 +82,13 @@ def submit(
     to: list[str],
     remote_addr: str | None = None,
 ) -> Report:
-    """Store a validated report and one delivery job per partner in ``to``.
+    """Store a validated report and one release per partner in ``to``, as each partner's
+    sharing policy decides (``service.releases``).
 
     Raises:
         BadRequest: no partner named, or a partner named twice.
         NotFound: a named partner is not pinned.
+        PolicyRefused: a policy denies the release to a partner (nothing is stored).
     """
     if not to:
         raise BadRequest("name at least one partner to send the report to")
@@ -99,6 +103,7 @@ def submit(
         if partner is None:
             raise NotFound(f"no partner {node_id!r} is pinned on this node")
         partners.append(partner)
+    decisions = releases.decide_all(session, node, report, to)
     # Read the time only now, under the locks: concurrent submissions then get due times in the
     # order of their sequence numbers, and the worker pushes them in order (no false gaps).
     now = node.utcnow()
@@ -116,20 +121,24 @@ def submit(
         body_ct=node.data_key.seal(report.canonical, body_context(report_id)),
     )
     session.add(row)
-    for partner in partners:
-        session.add(
-            Delivery(
-                report_id=report_id,
-                partner_id=partner.id,
-                message_id=str(uuid.uuid4()),
-                seq=partner.next_seq,
-                state=QUEUED,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+    provenance.record_submitted(session, report_id, provenance.object_ids(report.bundle))
+    for partner, decision in zip(partners, decisions, strict=True):
+        held = decision.outcome == "hold"
+        delivery = Delivery(
+            report_id=report_id,
+            partner_id=partner.id,
+            message_id=str(uuid.uuid4()),
+            seq=None if held else partner.next_seq,
+            state=releases.HELD if held else QUEUED,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
         )
-        partner.next_seq += 1
+        releases.apply(session, node, delivery, decision)
+        session.add(delivery)
+        releases.record_decision(session, node, user, delivery, decision, remote_addr)
+        if not held:
+            partner.next_seq += 1
     audit.record(
         session,
         actor=user.actor(remote_addr),
@@ -148,8 +157,10 @@ def submit(
 class DeliveryView:
     partner: str
     message_id: str
-    seq: int
+    seq: int | None
     state: str
+    outcome: str
+    policy_version: str | None
     attempts: int
     last_error: str | None
     next_attempt_at: datetime | None
@@ -164,6 +175,8 @@ def delivery_view(d: Delivery) -> DeliveryView:
         message_id=d.message_id,
         seq=d.seq,
         state=d.state,
+        outcome=d.outcome,
+        policy_version=d.policy_version,
         attempts=d.attempts,
         last_error=d.last_error,
         next_attempt_at=d.next_attempt_at if waiting else None,
@@ -172,9 +185,16 @@ def delivery_view(d: Delivery) -> DeliveryView:
     )
 
 
-def list_own(session: Session, limit: int = 100, offset: int = 0) -> list[Report]:
-    """Reports submitted on this node, newest first (all officers of a node share them)."""
-    query = select(Report).order_by(Report.created_at.desc(), Report.id).limit(limit).offset(offset)
+def list_own(session: Session, user: Principal, limit: int = 100, offset: int = 0) -> list[Report]:
+    """Reports submitted on this node that ``user`` is cleared to read, newest first (the
+    officers of a node share them)."""
+    query = (
+        select(Report)
+        .where(Report.tlp.in_(access.readable_tlps(user)))
+        .order_by(Report.created_at.desc(), Report.id)
+        .limit(limit)
+        .offset(offset)
+    )
     return list(session.scalars(query))
 
 
@@ -185,16 +205,38 @@ def get_own(session: Session, report_id: str) -> Report:
     return report
 
 
+def own_marking(report: Report) -> access.ReportMarking:
+    return access.ReportMarking.of(report.tlp, authored_here=True)
+
+
 def read_own_body(node: Node, report: Report) -> dict[str, Any]:
     body: dict[str, Any] = parse_strict(node.data_key.open(report.body_ct, body_context(report.id)))
     return body
 
 
-def list_inbox(session: Session, limit: int = 100, offset: int = 0) -> list[Inbound]:
+def list_inbox(
+    session: Session,
+    node: Node,
+    user: Principal,
+    status: str = "accepted",
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Inbound]:
+    """Received reports in ``status`` (accepted: the inbox; quarantined; rejected) that ``user``
+    may read, newest first. A page may hold fewer than ``limit`` rows where REL TO markings hide
+    some."""
     query = (
-        select(Inbound).order_by(Inbound.received_at.desc(), Inbound.id).limit(limit).offset(offset)
+        select(Inbound)
+        .where(Inbound.status == status, Inbound.tlp.in_(access.readable_tlps(user)))
+        .order_by(Inbound.received_at.desc(), Inbound.id)
+        .limit(limit)
+        .offset(offset)
     )
-    return list(session.scalars(query))
+    return [
+        row
+        for row in session.scalars(query)
+        if access.may_list(node, user, quarantine.marking(row))
+    ]
 
 
 def get_inbound(session: Session, inbound_id: str) -> Inbound:

@@ -1,8 +1,8 @@
-"""Sharing-policy decisions made by the node: explaining what a partner would receive.
+"""Explaining a release before making it: what a partner would receive of a bundle, and why.
 
-The decisions themselves come from the ``policies`` engine; this module feeds it what the node
-knows (the validated bundle, its TLP, where the report comes from) and records every decision,
-with the policy version it used, in the audit log.
+The decision is the one a submission would get (``service.releases.decide``: the same engine,
+the same policy, the same provenance of the objects), made without storing or sending anything,
+and recorded in the audit log as a ``policy.check`` with the policy version it used.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from policies import NoPolicy, Origin, OutboundDecision, decide_outbound, policy_for
-from service import audit, stix
+from policies import NoPolicy, OutboundDecision
+from service import audit, provenance, releases, stix
 from service.errors import NotFound
 from service.node import Node
 from service.users import Principal
@@ -36,12 +36,11 @@ def explain_outbound(
     Raises:
         NotFound: no sharing policy is loaded for ``partner`` (code ``no_policy``).
     """
-    try:
-        policy = policy_for(node.sharing, partner)
-    except NoPolicy as exc:
-        raise NotFound(str(exc), code="no_policy") from exc
-    decision = decide_outbound(policy, report.bundle, report_tlp=report.tlp, origin=Origin.local())
+    if partner not in node.sharing:
+        raise NotFound(str(NoPolicy(partner)), code="no_policy")
     with node.db.transaction() as session:
+        origins = provenance.origins_of(session, provenance.object_ids(report.bundle))
+        decision = releases.decide(node, partner, report.bundle, report.tlp, origins)
         audit.record(
             session,
             actor=user.actor(remote_addr),
@@ -50,7 +49,7 @@ def explain_outbound(
             at=node.utcnow(),
             object_type="bundle",
             object_id=report.bundle_id,
-            reason=f"{partner}: {decision.outcome} by {decision.rule} "
-            f"(policy {decision.policy_version})",
+            reason=f"{partner}: {decision.outcome} by {decision.rule}",
+            policy_version=decision.policy_version,
         )
     return Explanation(decision, decision.to_record(), decision.diff())

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from policies import ROLE_MAY_READ_CONTENT, TLP
 from service import audit
 from service.audit import Actor
 from service.auth import ROLES, check_password_strength, hash_password, verify_password
@@ -26,24 +27,55 @@ class Principal:
     id: int
     username: str
     role: str
+    clearance: TLP = TLP.AMBER_STRICT
 
     def actor(self, remote_addr: str | None = None) -> Actor:
         return Actor("user", self.username, self.role, remote_addr)
 
 
-def create_user(
-    session: Session, node: Node, *, username: str, role: str, password: str, actor: Actor
-) -> User:
-    """Create a user.
+DEFAULT_CLEARANCE = TLP.AMBER_STRICT
+"""Officers read up to TLP:AMBER+STRICT unless created with another clearance: TLP:RED is for
+named recipients only, so reading it needs a clearance given on purpose."""
+
+
+def parse_clearance(value: str) -> TLP:
+    """A TLP level as a clearance (``clear``, ``green``, ``amber``, ``amber+strict``, ``red``).
 
     Raises:
-        BadRequest: invalid name, role or weak password.
+        BadRequest: not a TLP level.
+    """
+    try:
+        return TLP(value.lower())
+    except ValueError:
+        levels = ", ".join(level.value for level in TLP)
+        raise BadRequest(f"clearance must be a TLP level ({levels}), not {value!r}") from None
+
+
+def create_user(
+    session: Session,
+    node: Node,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    actor: Actor,
+    clearance: str | None = None,
+) -> User:
+    """Create a user; officers and releasers read reports up to ``clearance`` (default
+    :data:`DEFAULT_CLEARANCE`).
+
+    Raises:
+        BadRequest: invalid name, role, clearance or weak password, or a clearance given to a
+            role that reads no content.
         Conflict: the username is taken.
     """
     if not USERNAME.fullmatch(username):
         raise BadRequest("usernames are 2-64 lower-case letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+    if clearance is not None and role not in ROLE_MAY_READ_CONTENT:
+        raise BadRequest(f"role {role!r} reads no report content, so it takes no clearance")
+    level = parse_clearance(clearance) if clearance is not None else DEFAULT_CLEARANCE
     weakness = check_password_strength(password, node.password_policy)
     if weakness:
         raise BadRequest(weakness)
@@ -51,6 +83,7 @@ def create_user(
         username=username,
         role=role,
         password_hash=hash_password(password, node.password_policy),
+        clearance=level.value,
         disabled=False,
         failed_logins=0,
         created_at=node.utcnow(),
@@ -68,7 +101,8 @@ def create_user(
         at=node.utcnow(),
         object_type="user",
         object_id=username,
-        reason=f"role {role}",
+        reason=f"role {role}"
+        + (f", clearance {level.label}" if role in ROLE_MAY_READ_CONTENT else ""),
     )
     return user
 
@@ -149,7 +183,7 @@ def load_principal(session: Session, username: str, role: str) -> Principal:
         raise Unauthenticated("the token's user no longer exists or is disabled")
     if user.role != role:
         raise Unauthenticated("the token's role no longer matches the user's role")
-    return Principal(user.id, user.username, user.role)
+    return Principal(user.id, user.username, user.role, TLP(user.clearance))
 
 
 def list_users(session: Session) -> list[User]:

@@ -21,6 +21,7 @@ from service.bootstrap import add_local_user, init_node, open_node
 from service.config import load_settings
 from service.delivery import DeliveryWorker
 from service.node import Node
+from tests.policyfiles import write_open_policies
 
 FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8 * 1024)
 FAST_PASSWORDS = PasswordPolicy(memory_kib=8 * 1024, iterations=1, lanes=1)
@@ -112,8 +113,17 @@ class TestNode:
 
 
 def make_node(
-    node_id: str, name: str, tmp: Path, database_url: str, network: Network, clock: Clock
+    node_id: str,
+    name: str,
+    tmp: Path,
+    database_url: str,
+    network: Network,
+    clock: Clock,
+    *,
+    policies: bool = True,
 ) -> TestNode:
+    """A node with an admin, an officer and an auditor, and (``policies``) an open sharing
+    policy towards every other test node."""
     host = f"{node_id.lower()}.test"
     settings = init_node(
         tmp / node_id,
@@ -126,6 +136,8 @@ def make_node(
         now=int(clock()),
     )
     settings = load_settings(tmp / node_id)
+    if policies:
+        write_open_policies(settings.policies_path, node_id)
     node = open_node(
         settings,
         PASSPHRASE,

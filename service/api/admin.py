@@ -28,6 +28,7 @@ def add_user(body: UserCreate, node: NodeDep, admin: Admin, addr: RemoteAddr) ->
             role=body.role,
             password=body.password,
             actor=admin.actor(addr),
+            clearance=body.clearance,
         )
         return UserOut.of(user)
 

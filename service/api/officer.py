@@ -1,24 +1,26 @@
-"""Officer endpoints: log in, submit reports, follow their delivery, read the inbox."""
+"""Officer endpoints: log in, submit reports, follow their release and delivery, read the inbox
+and review its quarantine. Reads of content pass the local access rules (``service.access``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service import audit, reports, sharing, users
+from service import access, audit, quarantine, releases, reports, sharing, users
 from service.api.body import read_body
 from service.api.schemas import (
     InboundSummary,
     LoginRequest,
     ReportSummary,
+    ReviewRequest,
     SubmitResponse,
     TokenResponse,
 )
 from service.deps import NodeDep, Officer, RemoteAddr
-from service.errors import ServiceError
+from service.errors import NotFound, ServiceError
 
 router = APIRouter(prefix="/api/v1", tags=["officer"])
 STIX_JSON = "application/stix+json;version=2.1"
@@ -47,7 +49,11 @@ async def submit_report(
     addr: RemoteAddr,
     to: Annotated[list[str], Query(description="partner node ids", min_length=1)],
 ) -> SubmitResponse:
-    """Submit a STIX 2.1 bundle (the raw JSON body) for delivery to the partners in ``to``."""
+    """Submit a STIX 2.1 bundle (the raw JSON body) for delivery to the partners in ``to``.
+
+    Each partner's sharing policy decides what it receives: the report as submitted, a redacted
+    copy, or a release held for a second officer's approval. If any policy denies the release,
+    nothing is submitted: ``403 policy_denied`` with every partner's decision."""
     data = await read_body(request, node.settings.max_report_bytes)
 
     def work() -> SubmitResponse:
@@ -59,6 +65,8 @@ async def submit_report(
                     **ReportSummary.of(report, node).model_dump(), warnings=list(validated.warnings)
                 )
         except ServiceError as exc:
+            if isinstance(exc, releases.PolicyRefused):
+                releases.record_denials(node, user, exc, addr)
             with node.db.transaction() as session:
                 audit.record(
                     session,
@@ -103,17 +111,26 @@ async def policy_check(
 def list_reports(
     node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0
 ) -> list[ReportSummary]:
-    """Reports submitted on this node, newest first, with their delivery state per partner."""
+    """Reports submitted on this node that the caller is cleared to read, newest first, with
+    their release and delivery state per partner."""
     with node.db.transaction() as session:
-        return [ReportSummary.of(r, node) for r in reports.list_own(session, limit, offset)]
+        return [ReportSummary.of(r, node) for r in reports.list_own(session, user, limit, offset)]
 
 
 @router.get("/reports/{report_id}", response_model=ReportSummary)
-def show_report(report_id: str, node: NodeDep, user: Officer) -> ReportSummary:
-    """A report's metadata and delivery state per partner (no content: following delivery is
-    not reading the report, so it is not recorded as a read)."""
+def show_report(report_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> ReportSummary:
+    """A report's metadata and release and delivery state per partner (following delivery is
+    not reading the report, so it is not recorded as a read; its title still needs clearance)."""
     with node.db.transaction() as session:
-        return ReportSummary.of(reports.get_own(session, report_id), node)
+        report = reports.get_own(session, report_id)
+        refusal = access.read_refusal(session, node, user, reports.own_marking(report),
+                                      object_type="report", object_id=report.id,
+                                      remote_addr=addr)  # fmt: skip
+        answer = None if refusal else ReportSummary.of(report, node)
+    if refusal is not None:
+        raise refusal
+    assert answer is not None
+    return answer
 
 
 @router.get("/reports/{report_id}/bundle")
@@ -121,33 +138,97 @@ def report_bundle(report_id: str, node: NodeDep, user: Officer, addr: RemoteAddr
     """The submitted STIX bundle itself; recorded in the audit log as a read."""
     with node.db.transaction() as session:
         report = reports.get_own(session, report_id)
-        bundle = reports.read_own_body(node, report)
-        reports.record_read(session, node, user, "report", report.id, addr)
+        refusal = access.read_refusal(session, node, user, reports.own_marking(report),
+                                      object_type="report", object_id=report.id,
+                                      remote_addr=addr)  # fmt: skip
+        if refusal is None:
+            bundle = reports.read_own_body(node, report)
+            reports.record_read(session, node, user, "report", report.id, addr)
+    if refusal is not None:
+        raise refusal
     return JSONResponse(bundle, media_type=STIX_JSON)
 
 
 @router.get("/inbox", response_model=list[InboundSummary])
 def inbox(
-    node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0
+    node: NodeDep,
+    user: Officer,
+    limit: Page = 100,
+    offset: Offset = 0,
+    status: Annotated[
+        Literal["accepted", "quarantined", "rejected"],
+        Query(description="accepted: the inbox; quarantined: waiting for review"),
+    ] = "accepted",
 ) -> list[InboundSummary]:
-    """Reports received from partners, newest first."""
+    """Reports received from partners that the caller may read, newest first: the inbox, or
+    with ``status`` the quarantine (reports the inbound policy held for review) or the rejected
+    ones."""
     with node.db.transaction() as session:
-        return [InboundSummary.of(r, node) for r in reports.list_inbox(session, limit, offset)]
+        rows = reports.list_inbox(session, node, user, status, limit, offset)
+        return [InboundSummary.of(r, node) for r in rows]
 
 
 @router.get("/inbox/{inbound_id}", response_model=InboundSummary)
-def show_inbound(inbound_id: str, node: NodeDep, user: Officer) -> InboundSummary:
-    """A received report's metadata (no content)."""
+def show_inbound(inbound_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> InboundSummary:
+    """A received report's metadata and inbound decision (no content; the title needs
+    clearance)."""
     with node.db.transaction() as session:
-        return InboundSummary.of(reports.get_inbound(session, inbound_id), node)
+        row = reports.get_inbound(session, inbound_id)
+        refusal = access.read_refusal(session, node, user, quarantine.marking(row),
+                                      object_type="inbound", object_id=row.id,
+                                      remote_addr=addr)  # fmt: skip
+        answer = None if refusal else InboundSummary.of(row, node)
+    if refusal is not None:
+        raise refusal
+    assert answer is not None
+    return answer
 
 
 @router.get("/inbox/{inbound_id}/bundle")
 def inbound_bundle(inbound_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> JSONResponse:
     """A received STIX bundle, after re-verifying the partner's signatures over the stored signed
-    message; recorded in the audit log as a read."""
+    message; recorded in the audit log as a read. Quarantined reports are read this way too,
+    for review."""
     with node.db.transaction() as session:
         row = reports.get_inbound(session, inbound_id)
-        bundle = reports.read_inbound_body(node, row)
-        reports.record_read(session, node, user, "inbound", row.id, addr)
+        refusal = access.read_refusal(session, node, user, quarantine.marking(row),
+                                      object_type="inbound", object_id=row.id,
+                                      remote_addr=addr)  # fmt: skip
+        if refusal is None:
+            bundle = reports.read_inbound_body(node, row)
+            reports.record_read(session, node, user, "inbound", row.id, addr)
+    if refusal is not None:
+        raise refusal
     return JSONResponse(bundle, media_type=STIX_JSON)
+
+
+def _review(
+    node: NodeDep, user: Officer, addr: RemoteAddr, inbound_id: str, body: ReviewRequest,
+    accept: bool,
+) -> InboundSummary:  # fmt: skip
+    with node.db.transaction() as session:
+        row = quarantine.lock(session, inbound_id)
+        if row is None:
+            raise NotFound(f"no received report {inbound_id!r}")
+        error = quarantine.review(session, node, user, row, accept=accept, note=body.note,
+                                  remote_addr=addr)  # fmt: skip
+        answer = InboundSummary.of(row, node)
+    if error is not None:
+        raise error
+    return answer
+
+
+@router.post("/inbox/{inbound_id}/accept", response_model=InboundSummary)
+def accept_quarantined(
+    inbound_id: str, body: ReviewRequest, node: NodeDep, user: Officer, addr: RemoteAddr
+) -> InboundSummary:
+    """Accept a quarantined report into the inbox (the officer must be able to read it)."""
+    return _review(node, user, addr, inbound_id, body, accept=True)
+
+
+@router.post("/inbox/{inbound_id}/reject", response_model=InboundSummary)
+def reject_quarantined(
+    inbound_id: str, body: ReviewRequest, node: NodeDep, user: Officer, addr: RemoteAddr
+) -> InboundSummary:
+    """Reject a quarantined report: it stays stored (and receipted) but out of the inbox."""
+    return _review(node, user, addr, inbound_id, body, accept=False)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from service.models import AuditEvent, Inbound, Partner, Report, User
+from policies import ROLE_MAY_READ_CONTENT
+from service.models import AuditEvent, Delivery, Inbound, Partner, Report, User
 from service.node import Node
 from service.reports import DeliveryView, delivery_view, open_title
 
@@ -26,8 +29,10 @@ class TokenResponse(BaseModel):
 class DeliveryOut(BaseModel):
     partner: str
     message_id: str
-    seq: int
+    seq: int | None
     state: str
+    outcome: str
+    policy_version: str | None
     attempts: int
     last_error: str | None
     next_attempt_at: datetime | None
@@ -80,9 +85,18 @@ class InboundSummary(BaseModel):
     title: str
     tlp: str
     object_count: int
+    status: str = Field(description="accepted, quarantined or rejected")
+    rule: str | None = Field(description="the inbound rule that decided")
+    reason: str | None
+    findings: list[dict[str, str]]
+    policy_version: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str | None
 
     @classmethod
     def of(cls, row: Inbound, node: Node) -> InboundSummary:
+        decision = json.loads(row.decision) if row.decision else {}
         return cls(
             id=row.id,
             sender=row.partner.node_id,
@@ -94,24 +108,100 @@ class InboundSummary(BaseModel):
             title=open_title(node, "inbound", row.id, row.title_ct),
             tlp=row.tlp,
             object_count=row.object_count,
+            status=row.status,
+            rule=decision.get("rule"),
+            reason=decision.get("reason"),
+            findings=decision.get("findings", []),
+            policy_version=row.policy_version,
+            reviewed_by=row.reviewed_by,
+            reviewed_at=row.reviewed_at,
+            review_note=row.review_note,
         )
+
+
+class ReviewRequest(BaseModel):
+    note: str | None = Field(None, max_length=2000, description="why, for the audit log")
+
+
+class ReleaseOut(BaseModel):
+    """A release of a report to one partner: its sharing-policy decision and delivery state.
+    ``title`` is shown only to roles that read content."""
+
+    report_id: str
+    partner: str
+    message_id: str
+    seq: int | None
+    state: str
+    outcome: str
+    rule: str | None
+    reason: str | None
+    policy_version: str | None
+    tlp: str
+    submitted_by: str
+    created_at: datetime
+    title: str | None
+    removed: dict[str, Any]
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str | None
+
+    @classmethod
+    def of(cls, d: Delivery, node: Node, *, with_title: bool) -> ReleaseOut:
+        decision = json.loads(d.decision) if d.decision else {}
+        report = d.report
+        return cls(
+            report_id=report.id,
+            partner=d.partner.node_id,
+            message_id=d.message_id,
+            seq=d.seq,
+            state=d.state,
+            outcome=d.outcome,
+            rule=decision.get("rule"),
+            reason=decision.get("reason"),
+            policy_version=d.policy_version,
+            tlp=report.tlp,
+            submitted_by=report.submitter.username,
+            created_at=report.created_at,
+            title=open_title(node, "reports", report.id, report.title_ct) if with_title else None,
+            removed=decision.get("removed", {}),
+            reviewed_by=d.reviewed_by,
+            reviewed_at=d.reviewed_at,
+            review_note=d.review_note,
+        )
+
+
+class ReleaseDetail(ReleaseOut):
+    """A release with its full decision record, the diff from the submitted bundle to what the
+    partner receives, and that bundle itself (None when withheld or denied)."""
+
+    decision: dict[str, Any]
+    diff: str
+    released: dict[str, Any] | None
 
 
 class UserCreate(BaseModel):
     username: str = Field(max_length=64)
     role: str
     password: str = Field(max_length=1024)
+    clearance: str | None = Field(None, max_length=20, description="a TLP level (officers)")
 
 
 class UserOut(BaseModel):
     username: str
     role: str
+    clearance: str | None
     disabled: bool
     created_at: datetime
 
     @classmethod
     def of(cls, u: User) -> UserOut:
-        return cls(username=u.username, role=u.role, disabled=u.disabled, created_at=u.created_at)
+        return cls(
+            username=u.username,
+            role=u.role,
+            clearance=u.clearance if u.role in ROLE_MAY_READ_CONTENT else None,
+            disabled=u.disabled,
+            created_at=u.created_at,
+        )
 
 
 class PartnerCreate(BaseModel):
@@ -153,6 +243,7 @@ class AuditEventOut(BaseModel):
     outcome: str
     reason: str | None
     remote_addr: str | None
+    policy_version: str | None
 
     @classmethod
     def of(cls, e: AuditEvent) -> AuditEventOut:

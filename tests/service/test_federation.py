@@ -214,7 +214,7 @@ async def test_lost_receipt_is_recovered_without_a_second_copy(pinned):
     assert _count(sy, Inbound) == 1
     with sy.node.db.transaction() as s:
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "report.receive"))
-        assert [e.reason for e in events] == [None, "duplicate: stored receipt re-sent"]
+        assert [e.reason for e in events] == ["accepted", "duplicate: stored receipt re-sent"]
 
 
 async def test_refusal_reasons_reach_the_audit_log_but_not_the_peer(pinned):

@@ -16,7 +16,7 @@ from crypto.canonical import canonicalize
 from crypto.signing import SigningKey
 from service import outbox
 from service.delivery import DeliveryWorker
-from service.models import Delivery, Inbound, Partner
+from service.models import Delivery, Inbound, InboundObject, Partner
 from service.pull import Puller
 from tests.twonode import REPORTS
 
@@ -125,6 +125,7 @@ async def test_a_node_restored_from_an_old_backup_gets_everything_again(pinned):
     assert _inbound_seqs(sy) == [1, 2, 3, 4]
     # SY is restored from a backup taken before any of them arrived.
     with sy.node.db.transaction() as s:
+        s.execute(delete(InboundObject))
         s.execute(delete(Inbound))
         s.execute(update(Partner).values(received_through=0))
     assert await Puller(sy.node).pull_all() == 4

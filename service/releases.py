@@ -1,0 +1,411 @@
+"""Releases: what each partner receives of a submitted report, decided by its sharing policy.
+
+Every submission is judged by the ``policies`` engine once per addressed partner, before anything
+is stored (:func:`decide_all`):
+
+* ``deny`` for any partner refuses the whole submission (nothing is stored, nothing leaves), with
+  every partner's decision in the answer and a ``release.deny`` record per denying partner;
+* ``allow`` queues the report as submitted; ``redact`` queues the released bundle the engine
+  computed, sealed at rest on the delivery (``deliveries.body_ct``);
+* ``hold`` stores the release in state ``held``, without a sequence number, until a second
+  officer with the releaser role approves it (:func:`approve`) or refuses it (:func:`refuse`).
+  Approval decides again with the policy loaded now, so a policy tightened meanwhile applies.
+
+Each decision is recorded in the audit log (``release.allow|redact|hold|deny``, then
+``release.approve|refuse``) with the policy version it used, and kept on the delivery
+(``deliveries.decision``: rule, reason, trace and removals, never content).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto.canonical import canonicalize, parse_strict
+from policies import (
+    RELEASER_ROLE,
+    TLP,
+    NoPolicy,
+    OutboundDecision,
+    decide_outbound,
+    deny_without_policy,
+    may_approve,
+    policy_for,
+)
+from service import audit, provenance, stix
+from service.access import ReportMarking, read_refusal
+from service.errors import Conflict, Forbidden, NotFound, ServiceError
+from service.models import Delivery, Partner, Report
+from service.node import Node
+from service.users import Principal
+
+HELD, WITHHELD = "held", "withheld"
+_SEVERITY = {"deny": 0, "hold": 1, "redact": 2, "allow": 3}
+
+
+class PolicyRefused(Forbidden):
+    """A sharing policy denies the release to at least one addressed partner."""
+
+    code = "policy_denied"
+
+    def __init__(self, decisions: list[OutboundDecision]) -> None:
+        denied = [d for d in decisions if d.outcome == "deny"]
+        detail = "; ".join(f"{d.partner}: {d.reason} ({d.rule})" for d in denied)
+        super().__init__(
+            f"the sharing policy denies the release, nothing was submitted: {detail}",
+            extra={"decisions": [d.to_record() for d in decisions]},
+        )
+        self.decisions = decisions
+
+
+def delivery_body_context(message_id: str) -> str:
+    return f"deliveries.body_ct/{message_id}"
+
+
+def decide(
+    node: Node, partner: str, bundle: dict[str, Any], tlp: TLP, origins: list[Any]
+) -> OutboundDecision:
+    """The decision for one partner: the most restrictive over the report's origins (a report
+    drawing on several partners' reports must satisfy the third-party rule for each)."""
+    try:
+        policy = policy_for(node.sharing, partner)
+    except NoPolicy:
+        return deny_without_policy(partner, bundle, report_tlp=tlp)
+    decisions = [
+        decide_outbound(policy, bundle, report_tlp=tlp, origin=origin) for origin in origins
+    ]
+    return min(decisions, key=lambda d: _SEVERITY[d.outcome])
+
+
+def decide_all(
+    session: Session, node: Node, report: stix.ValidatedReport, partners: list[str]
+) -> list[OutboundDecision]:
+    """Every addressed partner's decision for ``report``.
+
+    Raises:
+        PolicyRefused: any of them is a deny.
+    """
+    origins = provenance.origins_of(session, provenance.object_ids(report.bundle))
+    decisions = [decide(node, p, report.bundle, report.tlp, origins) for p in partners]
+    if any(d.outcome == "deny" for d in decisions):
+        raise PolicyRefused(decisions)
+    return decisions
+
+
+def record_denials(
+    node: Node, user: Principal, exc: PolicyRefused, remote_addr: str | None
+) -> None:
+    """Write the denials of a refused submission (its own transaction rolled back)."""
+    with node.db.transaction() as session:
+        for d in exc.decisions:
+            if d.outcome == "deny":
+                audit.record(
+                    session,
+                    actor=user.actor(remote_addr),
+                    action="release.deny",
+                    outcome=audit.DENIED,
+                    at=node.utcnow(),
+                    object_type="bundle",
+                    object_id=_bundle_id(d),
+                    reason=f"to {d.partner}: {d.rule}: {d.reason}",
+                    policy_version=d.policy_version,
+                )
+
+
+def _bundle_id(decision: OutboundDecision) -> str | None:
+    ident = decision.submitted.get("id")
+    return ident if isinstance(ident, str) else None
+
+
+def apply(
+    session: Session,
+    node: Node,
+    delivery: Delivery,
+    decision: OutboundDecision,
+) -> None:
+    """Store a non-deny decision on its delivery: the outcome, the record, and the released
+    bundle when it differs from the submission."""
+    assert decision.outcome != "deny" and decision.released is not None
+    delivery.outcome = decision.outcome
+    delivery.policy_version = decision.policy_version
+    delivery.decision = json.dumps(decision.to_record(), separators=(",", ":"), sort_keys=True)
+    changed = decision.outcome == "redact" or decision.approved_outcome == "redact"
+    delivery.body_ct = (
+        node.data_key.seal(
+            canonicalize(decision.released), delivery_body_context(delivery.message_id)
+        )
+        if changed
+        else None
+    )
+
+
+def record_decision(
+    session: Session,
+    node: Node,
+    user: Principal,
+    delivery: Delivery,
+    decision: OutboundDecision,
+    remote_addr: str | None,
+) -> None:
+    audit.record(
+        session,
+        actor=user.actor(remote_addr),
+        action=f"release.{decision.outcome}",
+        outcome=audit.ALLOWED,
+        at=node.utcnow(),
+        object_type="delivery",
+        object_id=delivery.message_id,
+        reason=f"to {decision.partner}: {decision.rule}: {decision.reason}",
+        policy_version=decision.policy_version,
+    )
+
+
+def released_body(node: Node, delivery: Delivery, report_body: bytes) -> bytes:
+    """The bytes the partner receives: the redacted bundle if the policy changed it, else the
+    report as submitted."""
+    if delivery.body_ct is None:
+        return report_body
+    return node.data_key.open(delivery.body_ct, delivery_body_context(delivery.message_id))
+
+
+# --- two-person release ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """The result of a review: the delivery as it now stands, and the error to answer with once
+    the transaction has committed (the review's records must persist even when it fails)."""
+
+    delivery: Delivery
+    error: ServiceError | None = None
+
+
+def find_release(session: Session, report_id: str, partner: str, *, lock: bool) -> Delivery:
+    """The release of ``report_id`` to ``partner``; with ``lock``, the partner row (whose
+    sequence counter an approval takes from) and then the delivery are locked, in the order
+    submissions lock them.
+
+    Raises:
+        NotFound: no such release.
+    """
+    partner_row = session.scalar(
+        select(Partner).where(Partner.node_id == partner).with_for_update()
+        if lock
+        else select(Partner).where(Partner.node_id == partner)
+    )
+    query = select(Delivery).where(Delivery.report_id == report_id)
+    if partner_row is not None:
+        query = query.where(Delivery.partner_id == partner_row.id)
+    delivery = session.scalar(query.with_for_update(of=Delivery) if lock else query)
+    if partner_row is None or delivery is None:
+        raise NotFound(f"report {report_id!r} has no release to {partner!r}")
+    return delivery
+
+
+def _review_error(
+    user: Principal, delivery: Delivery, decision: OutboundDecision | None
+) -> ServiceError | None:
+    """Why ``user`` may not approve or refuse this release now, or None.
+
+    ``decision`` is the one taken now (None for a refusal). While the policy still holds the
+    release, the engine's two-person rule decides (:func:`policies.may_approve`); if the policy
+    loaded now no longer holds it, or denies it, acting on the held release still takes a second
+    officer with the releaser role.
+    """
+    report = delivery.report
+    submitter = report.submitter.username
+    if delivery.state != HELD:
+        return Conflict(
+            f"the release of report {report.id} to {delivery.partner.node_id} is "
+            f"{delivery.state}, not held for approval",
+            code="not_held",
+        )
+    if decision is not None and decision.outcome == "hold":
+        verdict = may_approve(
+            decision, submitter=submitter, approver=user.username,
+            approver_roles=frozenset({user.role}),
+        )  # fmt: skip
+        if verdict.allowed:
+            return None
+        return Forbidden(verdict.reason, code="two_person", extra={"decision": verdict.to_record()})
+    if user.role != RELEASER_ROLE:
+        return Forbidden(f"acting on a held release needs the {RELEASER_ROLE} role",
+                         code="two_person")  # fmt: skip
+    if user.username == submitter:
+        return Forbidden("the second officer must be another person than the submitter",
+                         code="two_person")  # fmt: skip
+    return None
+
+
+def _marking(report: Report) -> ReportMarking:
+    return ReportMarking.of(report.tlp, authored_here=True)
+
+
+def approve(
+    session: Session,
+    node: Node,
+    user: Principal,
+    report_id: str,
+    partner: str,
+    note: str | None,
+    remote_addr: str | None,
+) -> Review:
+    """Approve a held release: decide again with the policy loaded now, then queue it with the
+    partner's next sequence number, or withhold it if the policy now denies it.
+
+    Raises:
+        NotFound: no such release. Access and two-person refusals come back in ``Review.error``.
+    """
+    from service.reports import QUEUED, read_own_body
+
+    delivery = find_release(session, report_id, partner, lock=True)
+    report = delivery.report
+    unreadable = read_refusal(session, node, user, _marking(report), object_type="report",
+                              object_id=report.id, remote_addr=remote_addr)  # fmt: skip
+    if unreadable is not None:
+        return Review(delivery, unreadable)
+    bundle = read_own_body(node, report)
+    ids = provenance.object_ids(bundle)
+    decision = decide(
+        node, partner, bundle, TLP.from_label(report.tlp), provenance.origins_of(session, ids)
+    )
+    now = node.utcnow()
+    actor = user.actor(remote_addr)
+    refusal = _review_error(user, delivery, decision)
+    if refusal is not None:
+        audit.record(session, actor=actor, action="release.approve", outcome=audit.DENIED, at=now,
+                     object_type="delivery", object_id=delivery.message_id,
+                     reason=refusal.detail, policy_version=decision.policy_version)  # fmt: skip
+        return Review(delivery, refusal)
+    delivery.reviewed_by = user.username
+    delivery.reviewed_at = now
+    delivery.review_note = (note or "")[:2000] or None
+    if decision.outcome == "deny":
+        delivery.state = WITHHELD
+        delivery.outcome = "deny"
+        delivery.policy_version = decision.policy_version
+        delivery.decision = json.dumps(decision.to_record(), separators=(",", ":"), sort_keys=True)
+        delivery.body_ct = None
+        audit.record(session, actor=actor, action="release.deny", outcome=audit.DENIED, at=now,
+                     object_type="delivery", object_id=delivery.message_id,
+                     reason=f"on approval, to {partner}: {decision.rule}: {decision.reason}",
+                     policy_version=decision.policy_version)  # fmt: skip
+        return Review(
+            delivery,
+            PolicyRefused([decision]),
+        )
+    apply(session, node, delivery, decision)
+    delivery.outcome = decision.approved_outcome or decision.outcome
+    partner_row = delivery.partner
+    delivery.seq = partner_row.next_seq
+    partner_row.next_seq += 1
+    delivery.state = QUEUED
+    delivery.next_attempt_at = now
+    audit.record(session, actor=actor, action="release.approve", outcome=audit.ALLOWED, at=now,
+                 object_type="delivery", object_id=delivery.message_id,
+                 reason=f"to {partner}, submitted by {report.submitter.username}: "
+                 f"{decision.rule}: {decision.reason}",
+                 policy_version=decision.policy_version)  # fmt: skip
+    return Review(delivery)
+
+
+def refuse(
+    session: Session,
+    node: Node,
+    user: Principal,
+    report_id: str,
+    partner: str,
+    note: str | None,
+    remote_addr: str | None,
+) -> Review:
+    """Refuse a held release: it is withheld for good (the report stays, and can be submitted
+    again). Needs the releaser role and another person than the submitter, like approval.
+
+    Raises:
+        NotFound: no such release. Two-person refusals come back in ``Review.error``.
+    """
+    delivery = find_release(session, report_id, partner, lock=True)
+    report = delivery.report
+    now = node.utcnow()
+    actor = user.actor(remote_addr)
+    error = _review_error(user, delivery, None)
+    if error is not None:
+        audit.record(session, actor=actor, action="release.refuse", outcome=audit.DENIED, at=now,
+                     object_type="delivery", object_id=delivery.message_id,
+                     reason=error.detail)  # fmt: skip
+        return Review(delivery, error)
+    delivery.state = WITHHELD
+    delivery.reviewed_by = user.username
+    delivery.reviewed_at = now
+    delivery.review_note = (note or "")[:2000] or None
+    delivery.body_ct = None
+    audit.record(session, actor=actor, action="release.refuse", outcome=audit.ALLOWED, at=now,
+                 object_type="delivery", object_id=delivery.message_id,
+                 reason=f"to {partner}, submitted by {report.submitter.username}"
+                 + (f": {note}" if note else ""),
+                 policy_version=delivery.policy_version)  # fmt: skip
+    return Review(delivery)
+
+
+def list_releases(
+    session: Session,
+    *,
+    state: str | None = None,
+    partner: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Delivery]:
+    """Releases (deliveries with their decisions), newest first, optionally filtered."""
+    query = select(Delivery).join(Report, Report.id == Delivery.report_id)
+    if state is not None:
+        query = query.where(Delivery.state == state)
+    if partner is not None:
+        query = query.join(Partner, Partner.id == Delivery.partner_id).where(
+            Partner.node_id == partner
+        )
+    query = query.order_by(Report.created_at.desc(), Delivery.id).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A release as its reviewer sees it: the submitted bundle and what the partner receives."""
+
+    delivery: Delivery
+    submitted: dict[str, Any]
+    released: dict[str, Any] | None
+
+
+def show(
+    session: Session,
+    node: Node,
+    user: Principal,
+    report_id: str,
+    partner: str,
+    remote_addr: str | None,
+) -> Shown | ServiceError:
+    """The release of ``report_id`` to ``partner`` with its content, for an officer or releaser
+    cleared to read it (recorded as a read), or the error to raise after commit.
+
+    Raises:
+        NotFound: no such release.
+    """
+    from service.reports import read_own_body, record_read
+
+    delivery = find_release(session, report_id, partner, lock=False)
+    report = delivery.report
+    refusal = read_refusal(session, node, user, _marking(report), object_type="report",
+                           object_id=report.id, remote_addr=remote_addr)  # fmt: skip
+    if refusal is not None:
+        return refusal
+    submitted = read_own_body(node, report)
+    released: dict[str, Any] | None = None
+    if delivery.state != WITHHELD and delivery.outcome != "deny":
+        body = released_body(node, delivery, report_body=canonicalize(submitted))
+        released = parse_strict(body)
+    record_read(session, node, user, "delivery", delivery.message_id, remote_addr)
+    return Shown(delivery, submitted, released)
