@@ -39,6 +39,7 @@ from sqlalchemy import create_engine, text
 
 from clients import admin_local
 from clients.sdk import LiaisonClient
+from tests.policyfiles import write_open_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "demo" / "reports" / "sy-escape-d12.json"
@@ -209,6 +210,8 @@ class LiveNode:
         self.fingerprint = made["fingerprint"]
         if database_url is None:  # the embedded default lives in the data dir
             self.database_url = f"sqlite:///{self.data_dir / 'liaison.db'}"
+        # An open sharing policy towards the other test nodes (their files, as an admin writes).
+        write_open_policies(self.data_dir / "policies", self.node_id)
         self.add_user("officer", "officer")
 
     def add_user(self, username: str, role: str) -> None:
