@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import pytest
+from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
-from policies import Policy, parse_policy
+from policies import Policy, Redaction, parse_policy
 from service.models import AuditEvent, Delivery, Inbound, Partner, Report
 from service.reports import read_inbound_body
 from tests.policies.stixgen import (
@@ -25,6 +27,8 @@ from tests.policies.stixgen import (
     RED,
     STRICT,
     TEARLINE,
+    all_keys,
+    all_refs,
     bundle,
     identity,
     indicator,
@@ -36,7 +40,10 @@ from tests.policies.stixgen import (
     tearline_definition,
     tlp_definition,
 )
+from tests.policies.stixgen import policy as stixgen_policy
+from tests.policies.test_properties import bundles, redacted_key, redactions
 from tests.twonode import TestNode as Node
+from tests.twonode import pin_each_other
 
 pytestmark = pytest.mark.anyio
 
@@ -209,7 +216,7 @@ async def test_a_denial_for_one_partner_refuses_the_whole_submission(nodes):
 
 
 async def test_a_partner_without_a_policy_receives_nothing(pinned):
-    iq, sy = pinned
+    iq, _sy = pinned
     del iq.node.sharing["SY"]
     r = await submit(iq, amber_report())
     assert r.status_code == 403
@@ -260,7 +267,7 @@ async def test_a_held_release_waits_for_a_second_officer_with_the_releaser_role(
     assert r.json()["state"] == "queued" and r.json()["seq"] == 1
     assert r.json()["reviewed_by"] == "releaser"
     await iq.deliver()
-    [(row, got)] = received(sy)
+    [(_row, got)] = received(sy)
     assert ids(got) == ids(amber_report())
     [approval] = [e for e in events(iq, "release.approve") if e.outcome == "allowed"]
     assert approval.actor == "releaser" and approval.policy_version is not None
@@ -484,3 +491,50 @@ def test_a_policy_change_is_recorded_at_start_with_its_version(nodes, clock):
         assert len(events(iq, "policy.change")) == 3
     finally:
         reopened.db.dispose()
+
+
+# --- property: nothing redacted reaches the partner through the node ----------------------------
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(submitted=bundles(), redaction=redactions)
+def test_nothing_redacted_reaches_what_the_partner_node_decrypts(
+    nodes, submitted: dict[str, Any], redaction: Redaction
+) -> None:
+    """The policies property test, through two nodes: submitted over the API, redacted by the
+    node, sealed at rest, signed, encrypted, pushed, opened and stored by SY; checked on what
+    SY's node decrypts from its own store."""
+    iq, sy = nodes
+
+    async def scenario() -> tuple[int, dict[str, Any] | None]:
+        if not iq.tokens.get("pinned"):
+            await pin_each_other(iq, sy)
+            iq.tokens["pinned"] = "yes"
+        iq.node.sharing["SY"] = stixgen_policy(redact=redaction)
+        r = await submit(iq, submitted)
+        if r.status_code != 201:
+            return r.status_code, None
+        await iq.deliver()
+        return r.status_code, received(sy)[-1][1]
+
+    status, got = anyio.run(scenario)
+    if got is None:  # the redaction left nothing substantive: denied, nothing sent
+        assert status == 403
+        return
+    present = {obj["id"] for obj in got["objects"]}
+    for obj in got["objects"]:
+        assert obj["type"] not in redaction.object_types
+        assert not (obj["type"] == "identity" and obj["identity_class"] in
+                    redaction.identity_classes)  # fmt: skip
+        if obj["type"] != "marking-definition":
+            leaked = {k for k in all_keys(obj) if redacted_key(k, redaction)}
+            assert not leaked, f"{obj['id']} still holds {leaked}"
+    assert all_refs(got) <= present

@@ -112,7 +112,7 @@ async def test_the_originators_marking_decides(three, statement, outcome):
         return
     assert r.status_code == 201, r.text
     await iq.deliver()
-    [(row, passed_on)] = received(jo)
+    [(_row, passed_on)] = received(jo)
     assert {o["id"] for o in passed_on["objects"]} == {o["id"] for o in got["objects"]}
 
 
@@ -168,7 +168,7 @@ async def test_a_report_returns_to_its_originator(three):
 
 
 async def test_objects_written_here_stay_ours_when_a_partner_quotes_them(three):
-    iq, sy, jo = three
+    iq, sy, _jo = three
     use_policy(sy, "IQ", OPEN)
     ours = bundle(tlp_definition("amber"), indicator(50))
     assert (await submit(iq, ours, to=("SY",))).status_code == 201
