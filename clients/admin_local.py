@@ -13,6 +13,7 @@ errors are translated here, at the boundary, with ``raise ... from exc``.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -27,6 +28,7 @@ from clients.errors import ConnectionFailed, LiaisonError
 from clients.sdk import check_url
 
 if TYPE_CHECKING:
+    from policies import PolicyInvalid
     from service.config import Settings
     from service.node import Node
 
@@ -40,12 +42,17 @@ def _translated() -> Iterator[None]:
     from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
     from crypto.errors import CryptoError
+    from policies import PolicyError, PolicyInvalid
     from service.errors import ServiceError
 
     try:
         yield
     except ServiceError as exc:
         raise LiaisonError(exc.detail, errors=exc.errors) from exc
+    except PolicyInvalid as exc:
+        raise _policy_invalid(exc) from exc
+    except PolicyError as exc:
+        raise LiaisonError(exc.diagnostics()) from exc
     except CryptoError as exc:
         raise LiaisonError(exc.message) from exc
     except ValidationError as exc:
@@ -58,6 +65,14 @@ def _translated() -> Iterator[None]:
         raise ConnectionFailed(f"cannot use the database: {reason}") from exc
     except SQLAlchemyError as exc:
         raise LiaisonError(f"database error: {exc.__class__.__name__}") from exc
+
+
+def _policy_invalid(exc: PolicyInvalid) -> LiaisonError:
+    """``liaison: invalid sharing policy: FILE:LINE:COL: KEY: MESSAGE``, one line per further
+    problem."""
+    return LiaisonError(
+        f"invalid sharing policy: {exc}", errors=[str(problem) for problem in exc.problems[1:]]
+    )
 
 
 def _settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -100,17 +115,29 @@ def init(
     port: int = 8600,
     database_url: str | None = None,
     kdf_memory_kib: int | None = None,
+    policies_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Create a node (keys, ``node.toml``, migrated database) and describe it.
 
+    With ``policies_dir``, its ``*.toml`` sharing policies are checked first (all must be
+    policies of ``node_id``; nothing is created otherwise), then copied into the node's policies
+    directory (mode 0700, files 0600), where the node loads them when it starts.
+
     Raises:
-        LiaisonError: the dir already holds a node, invalid settings, an empty passphrase.
+        LiaisonError: the dir already holds a node, invalid settings, an empty passphrase, an
+            invalid policy (its file, line and key), a policy file that cannot be copied.
         ConnectionFailed: the database cannot be reached.
     """
     from crypto.fingerprint import fingerprint
     from crypto.keys import KdfParams, load_identity
+    from policies import load_policy_dir
     from service.bootstrap import init_node
 
+    policy_files: list[Path] = []
+    if policies_dir is not None:
+        with _translated():
+            load_policy_dir(policies_dir, node=node_id)
+        policy_files = sorted(Path(policies_dir).glob("*.toml"))
     if public_url is None:
         host = "127.0.0.1" if listen_host in ("", "0.0.0.0", "::") else listen_host  # noqa: S104
         host = f"[{host}]" if ":" in host else host
@@ -130,7 +157,7 @@ def init(
             now=int(time.time()),
         )
         identity = load_identity(settings.key_file, passphrase)
-    return {
+    info: dict[str, Any] = {
         "node_id": settings.node_id,
         "name": settings.node_name,
         "data_dir": str(settings.data_dir),
@@ -139,6 +166,62 @@ def init(
         "database": "sqlite" if settings.database_url is None else "external",
         "fingerprint": fingerprint(identity.signing.public),
     }
+    copied: list[Path] = []
+    if policies_dir is not None:
+        copied = _install_policies(policy_files, settings.policies_path)
+        with _translated():  # what was copied, as the node will load it (the files may have moved)
+            load_policy_dir(settings.policies_path, node=settings.node_id)
+    info["policies_dir"] = str(settings.policies_path)
+    info["policies"] = [path.name for path in copied]
+    return info
+
+
+def _install_policies(files: list[Path], target: Path) -> list[Path]:
+    """Copy checked policy files into ``target`` (created 0700), each written 0600 and never
+    over an existing file. A file already in ``target`` (the operator pointed ``--policies``
+    at the node's own policies dir) is left as it is.
+
+    Raises:
+        LiaisonError: a file cannot be read, or a different one exists under its name.
+    """
+    try:
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        copied = []
+        for source in files:
+            destination = target / source.name
+            if destination.exists() and destination.samefile(source):
+                copied.append(destination)
+                continue
+            data = source.read_bytes()
+            fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fh.fileno(), 0o600)
+                fh.write(data)
+            copied.append(destination)
+    except FileExistsError as exc:
+        raise LiaisonError(f"{exc.filename} already exists: the policy was not copied") from exc
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise LiaisonError(
+            f"cannot install the sharing policies: {where}{exc.strerror or exc}"
+        ) from exc
+    return copied
+
+
+def missing_policy(data_dir: Path, partner: str) -> Path | None:
+    """Where the node expects a sharing policy for ``partner`` if none of the files it loads
+    is one, else None. (Without a policy nothing is released to the partner and everything
+    from it is quarantined.)
+
+    Raises:
+        LiaisonError: no node there, or its policies do not load.
+    """
+    from service.bootstrap import load_sharing_policies
+
+    with _translated():
+        settings = _settings(data_dir)
+        loaded = load_sharing_policies(settings)
+    return None if partner in loaded else settings.policies_path / f"{partner}.toml"
 
 
 def fingerprint(data_dir: Path, *, passphrase: str) -> dict[str, str]:
@@ -196,11 +279,14 @@ def add_user(
     password: str,
     passphrase: str,
     kdf_memory_kib: int | None = None,
+    clearance: str | None = None,
 ) -> dict[str, Any]:
     """Create a user from the console (audited as ``system/console``); returns it as the API would.
+    Officers and releasers read up to ``clearance`` (a TLP level; the node's default if None).
 
     Raises:
-        LiaisonError: invalid name, role or weak password, a taken name, or the node won't open.
+        LiaisonError: invalid name, role, clearance or weak password, a taken name, or the node
+            won't open.
     """
     from sqlalchemy import select
 
@@ -209,7 +295,7 @@ def add_user(
     from service.models import User
 
     with _translated(), _open(data_dir, passphrase, kdf_memory_kib=kdf_memory_kib) as node:
-        add_local_user(node, username=username, role=role, password=password)
+        add_local_user(node, username=username, role=role, password=password, clearance=clearance)
         with node.db.transaction() as session:
             user = session.scalars(select(User).where(User.username == username)).one()
             return UserOut.of(user).model_dump(mode="json")

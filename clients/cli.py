@@ -1,16 +1,23 @@
 """The ``liaison`` command line: node administration and the officer's client.
 
     liaison node init --name IQ --display-name Baghdad --data-dir DIR [--public-url URL]
+                      [--policies POLICY_DIR]
     liaison node fingerprint --data-dir DIR          liaison node info --url URL
-    liaison user add NAME --role officer|auditor|admin (--data-dir DIR | --url URL)
+    liaison user add NAME --role officer|releaser|auditor|admin [--clearance TLP]
+                     (--data-dir DIR | --url URL)
     liaison user list
     liaison partner add SY --url PARTNER_URL --fingerprint FP (--data-dir DIR | --node-url URL)
     liaison partner list
     liaison serve --data-dir DIR
     liaison login [USERNAME]                          liaison logout
     liaison report submit FILE|- --to SY              liaison report list
-    liaison report show ID [--bundle]                 liaison inbox [list]
-    liaison inbox show ID [--bundle]                  liaison audit [--action A ...]
+    liaison report show ID [--bundle]                 liaison policy check FILE --partner SY
+    liaison release list [--state held] [--partner SY]
+    liaison release show REPORT --partner SY          (the decision, its steps and the diff)
+    liaison release approve|refuse REPORT --partner SY [--note TEXT]
+    liaison inbox [list] [--quarantined | --rejected]
+    liaison inbox show ID [--bundle]                  liaison inbox accept|reject ID [--note TEXT]
+    liaison audit [--action A ...]
     liaison courier export --partner SY --out FILE    liaison courier import FILE [--receipts-out F]
 
 Every listing command takes ``--json`` (the API's JSON, pretty, keys sorted). The node URL comes
@@ -28,7 +35,8 @@ Exit codes (every failure prints one line ``liaison: <reason>`` to stderr; a 422
 validation messages, one per line):
 
     0  success
-    1  the node refused or failed the request (its problem detail), or a local node error
+    1  the node refused or failed the request (its problem detail), or a local node error; a
+       sharing-policy or access refusal adds each decision (partner, outcome, rule, reason)
     2  usage: bad arguments, no node URL or data dir, no password and no terminal to ask on
     3  authentication: not logged in, token expired or refused, wrong username or password
     4  cannot connect: the node, the partner's URL or the database cannot be reached
@@ -53,7 +61,10 @@ from clients import commands
 from clients.errors import ApiError, ConnectionFailed, LiaisonError, NotLoggedIn, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_CONNECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
-ROLES = ("officer", "auditor", "admin")
+ROLES = ("officer", "releaser", "auditor", "admin")
+CLEARANCES = ("clear", "green", "amber", "amber+strict", "red")
+RELEASE_STATES = ("queued", "sent", "acknowledged", "refused", "held", "withheld")
+INBOUND_STATUSES = ("accepted", "quarantined", "rejected")
 DEBUG_ENV = "LIAISON_DEBUG"
 
 
@@ -66,7 +77,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{where}{message} (see {self.prog} --help)")
 
 
-def _flag(parser: argparse.ArgumentParser, *names: str, **kwargs: Any) -> None:
+def _flag(parser: argparse._ActionsContainer, *names: str, **kwargs: Any) -> None:
     # SUPPRESS: a subcommand's default must not overwrite the same option given to its parent.
     parser.add_argument(*names, default=argparse.SUPPRESS, **kwargs)
 
@@ -75,7 +86,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
     def parent() -> argparse.ArgumentParser:
         return argparse.ArgumentParser(add_help=False)
 
-    url, js, page, pw, pp, dd, kdf = (parent() for _ in range(7))
+    url, js, page, pw, pp, dd, kdf, status, note = (parent() for _ in range(9))
     _flag(url, "--url", metavar="URL", help="the node's URL (default: $LIAISON_URL)")
     _flag(js, "--json", action="store_true", help="print the API's JSON")
     _flag(page, "--limit", type=int, metavar="N", help="at most N rows (default 100)")
@@ -84,7 +95,17 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
     _flag(pp, "--passphrase-stdin", action="store_true", help="read the passphrase from stdin")
     _flag(dd, "--data-dir", metavar="DIR", help="the node's data dir ($LIAISON_DATA_DIR)")
     _flag(kdf, "--kdf-memory-kib", type=int, help=argparse.SUPPRESS)  # tests only
-    return {"url": url, "json": js, "page": page, "pw": pw, "pp": pp, "dd": dd, "kdf": kdf}
+    which = status.add_mutually_exclusive_group()
+    _flag(which, "--status", choices=INBOUND_STATUSES, help="which received reports (accepted)")
+    _flag(which, "--quarantined", dest="status", action="store_const", const="quarantined",
+          help="reports the inbound policy holds for review")  # fmt: skip
+    _flag(which, "--rejected", dest="status", action="store_const", const="rejected",
+          help="quarantined reports an officer rejected")  # fmt: skip
+    _flag(note, "--note", metavar="TEXT", help="why, for the audit log")
+    return {
+        "url": url, "json": js, "page": page, "pw": pw, "pp": pp, "dd": dd, "kdf": kdf,
+        "status": status, "note": note,
+    }  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--listen-host", default="127.0.0.1")
     init.add_argument("--port", type=int, default=8600)
     init.add_argument("--database-url", help="e.g. postgresql+psycopg://... (default SQLite)")
+    init.add_argument(
+        "--policies",
+        metavar="DIR",
+        help="sharing policies (<partner>.toml) to check and install; without one, nothing is "
+        "released to a partner and everything from it is quarantined",
+    )
     add(
         node_cmds,
         "fingerprint",
@@ -161,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user_add.add_argument("username", metavar="NAME")
     user_add.add_argument("--role", required=True, choices=ROLES)
+    _flag(
+        user_add,
+        "--clearance",
+        choices=CLEARANCES,
+        type=str.lower,
+        help="the highest TLP an officer or releaser reads (default amber+strict)",
+    )
     add(user_cmds, "list", commands.user_list, ("url", "json"), help="list users (admin)")
 
     partner = top.add_parser("partner", help="pin or list partner nodes")
@@ -264,24 +298,74 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id", metavar="ID")
     _flag(show, "--bundle", action="store_true", help="print only the STIX bundle")
 
+    release = top.add_parser(
+        "release", help="sharing-policy decisions on submitted reports; approve held ones"
+    )
+    release_cmds = release.add_subparsers(dest="release_command", required=True, metavar="ACTION")
+    release_list = add(
+        release_cmds,
+        "list",
+        commands.release_list,
+        ("url", "json", "page"),
+        help="releases per report and partner with their decision (held: waiting for approval)",
+    )
+    _flag(release_list, "--state", choices=RELEASE_STATES, help="e.g. held")
+    _flag(release_list, "--partner", metavar="PARTNER", help="the partner node id, e.g. SY")
+    release_show = add(
+        release_cmds,
+        "show",
+        commands.release_show,
+        ("url", "json"),
+        help="one release: the decision, every rule's step, and the diff the partner receives",
+    )
+    approve = add(
+        release_cmds,
+        "approve",
+        commands.release_approve,
+        ("url", "json", "note"),
+        help="approve a held release (releaser role, not the submitter)",
+    )
+    refuse = add(
+        release_cmds,
+        "refuse",
+        commands.release_refuse,
+        ("url", "json", "note"),
+        help="refuse a held release: it is withheld for good (releaser role, not the submitter)",
+    )
+    for sub in (release_show, approve, refuse):
+        sub.add_argument("report", metavar="REPORT", help="the report id")
+        sub.add_argument("--partner", required=True, help="the partner node id, e.g. SY")
+
     inbox = add(
         top,
         "inbox",
         commands.inbox_list,
-        ("url", "json", "page"),
-        help="reports received from partners",
+        ("url", "json", "page", "status"),
+        help="reports received from partners (and the quarantine)",
     )
     inbox_cmds = inbox.add_subparsers(dest="inbox_command", metavar="ACTION")
-    add(inbox_cmds, "list", commands.inbox_list, ("url", "json", "page"), help="(the default)")
+    add(
+        inbox_cmds,
+        "list",
+        commands.inbox_list,
+        ("url", "json", "page", "status"),
+        help="(the default)",
+    )
     inbox_show = add(
         inbox_cmds,
         "show",
         commands.inbox_show,
         ("url", "json"),
-        help="one received report with its bundle",
+        help="one received report: its inbound decision and its bundle",
     )
     inbox_show.add_argument("id", metavar="ID")
     _flag(inbox_show, "--bundle", action="store_true", help="print only the STIX bundle")
+    for name, handler, what in (
+        ("accept", commands.inbox_accept, "accept a quarantined report into the inbox"),
+        ("reject", commands.inbox_reject, "reject a quarantined report (it stays out)"),
+    ):
+        review = add(inbox_cmds, name, handler, ("url", "json", "note"), help=what)
+        review.add_argument("id", metavar="ID")
 
     audit = add(top, "audit", commands.audit, ("url", "json"), help="the access log (auditor)")
     audit.add_argument("--action")
@@ -318,7 +402,7 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
         return _fail(str(exc), EXIT_AUTH)
     except ApiError as exc:
         code = EXIT_AUTH if exc.status == 401 else EXIT_FAILED
-        return _fail(exc.detail, code, exc.errors)
+        return _fail(exc.detail, code, [*exc.errors, *commands.decision_lines(exc)])
     except ConnectionFailed as exc:
         return _fail(str(exc), EXIT_CONNECT)
     except UsageError as exc:

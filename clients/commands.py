@@ -108,8 +108,39 @@ def _local_dir(args: argparse.Namespace, url_attr: str) -> Path | None:
     return Path(env) if env else None
 
 
+def _delivery(d: dict[str, Any]) -> str:
+    """``SY:acknowledged``; the policy's outcome is added when it is not a plain allow
+    (``SY:queued(redact)``, ``SY:withheld(deny)``), except where the state says it (``SY:held``)."""
+    state, outcome = d.get("state"), d.get("outcome")
+    label = f"{d.get('partner')}:{state}"
+    if outcome and outcome != "allow" and not (state == "held" and outcome == "hold"):
+        label += f"({outcome})"
+    return output.clean(label)
+
+
 def _deliveries(report: dict[str, Any]) -> str:
-    return " ".join(f"{d['partner']}:{d['state']}" for d in report.get("deliveries", [])) or "-"
+    return " ".join(_delivery(d) for d in report.get("deliveries", [])) or "-"
+
+
+def _short_version(version: object) -> str:
+    """A policy version (``sha256:<64 hex>``) cut to 12 hex digits for human output."""
+    text = output.clean(version)
+    algorithm, _, digest = text.partition(":")
+    return f"{algorithm}:{digest[:12]}" if digest and len(digest) > 12 else text
+
+
+def decision_lines(exc: ApiError) -> list[str]:
+    """The decision records behind a refusal, one line each: ``SY: deny by rule R: reason
+    (policy V)`` for sharing decisions, ``rule access.clearance: reason`` for a refused read."""
+    lines = []
+    for d in exc.decisions():
+        line = f"{output.clean(d['partner'])}: " if d.get("partner") else ""
+        line += f"{output.clean(d['outcome'])} by rule " if d.get("outcome") else "rule "
+        line += f"{output.clean(d.get('rule'))}: {output.clean(d.get('reason'))}"
+        if d.get("policy_version"):
+            line += f" (policy {_short_version(d['policy_version'])})"
+        lines.append(line)
+    return lines
 
 
 # -- session --
@@ -157,7 +188,13 @@ def report_submit(args: argparse.Namespace, ctx: Context) -> int:
     url = node_url(args)
     data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     with ctx.client(url) as client:
-        report = client.submit_report(data, to)
+        try:
+            report = client.submit_report(data, to)
+        except ApiError as exc:
+            if exc.code == "policy_denied" and opt(args, "json"):
+                # Scripts get every partner's decision record; the reason still goes to stderr.
+                emit_json({"code": exc.code, "detail": exc.detail, **exc.extra})
+            raise
     if opt(args, "json"):
         emit_json(report)
         return 0
@@ -165,9 +202,25 @@ def report_submit(args: argparse.Namespace, ctx: Context) -> int:
         f"submitted {report['id']}: {output.clean(report.get('title'), width=TITLE_WIDTH)} "
         f"({report.get('tlp')}, {report.get('object_count')} objects) -> {_deliveries(report)}"
     )
+    for d in report.get("deliveries", []):
+        emit(f"  {_release_line(report['id'], d)}")
     for warning in report.get("warnings", []):
         print(f"warning: {output.clean(warning)}", file=sys.stderr)
     return 0
+
+
+def _release_line(report_id: str, d: dict[str, Any]) -> str:
+    """What the sharing policy decided for one partner of a submitted report, and what next."""
+    partner, outcome = output.clean(d.get("partner")), output.clean(d.get("outcome"))
+    show = f"liaison release show {report_id} --partner {partner}"
+    if d.get("state") == "held":
+        return (
+            f"{partner}: hold - waits for a second officer with the releaser role "
+            f"(liaison release approve {report_id} --partner {partner})"
+        )
+    if outcome == "redact":
+        return f"{partner}: redact - {d.get('state')}, seq {d.get('seq')}; what was removed: {show}"
+    return f"{partner}: {outcome} - {d.get('state')}, seq {d.get('seq')}"
 
 
 def policy_check(args: argparse.Namespace, ctx: Context) -> int:
@@ -241,20 +294,37 @@ def report_show(args: argparse.Namespace, ctx: Context) -> int:
             ]
         )
     )
+    deliveries = report.get("deliveries", [])
     rows = [
         (
             d["partner"],
             d["state"],
+            d.get("outcome"),
+            d.get("seq"),
             d["attempts"],
             output.when(d.get("next_attempt_at")),
             output.when(d.get("acknowledged_at")),
             d.get("last_error"),
         )
-        for d in report.get("deliveries", [])
+        for d in deliveries
     ]
     emit("")
-    headers = ("PARTNER", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "ACKNOWLEDGED", "LAST ERROR")
+    headers = (
+        "PARTNER", "STATE", "OUTCOME", "SEQ", "ATTEMPTS", "NEXT ATTEMPT", "ACKNOWLEDGED",
+        "LAST ERROR",
+    )  # fmt: skip
     emit(output.table(headers, rows))
+    notes = {
+        "held": "held for a second officer with the releaser role: liaison release approve "
+        "{id} --partner {p}",
+        "withheld": "withheld, not sent (refused by a releaser, or denied on approval): "
+        "liaison release show {id} --partner {p}",
+    }
+    for d in deliveries:
+        note = notes.get(d.get("state", ""))
+        if note:
+            partner = output.clean(d.get("partner"))
+            emit(f"{partner}: {note.format(id=output.clean(report['id']), p=partner)}")
     return 0
 
 
@@ -262,26 +332,70 @@ def report_show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def inbox_list(args: argparse.Namespace, ctx: Context) -> int:
+    status = opt(args, "status") or "accepted"
     with ctx.client(node_url(args)) as client:
-        received = client.inbox(limit=opt(args, "limit", 100), offset=opt(args, "offset", 0))
+        received = client.inbox(
+            status=status, limit=opt(args, "limit", 100), offset=opt(args, "offset", 0)
+        )
     if opt(args, "json"):
         emit_json(received)
         return 0
     if not received:
-        emit("no received reports")
+        emit({"accepted": "no received reports"}.get(status, f"no {status} reports"))
         return 0
-    rows = [
+    if status == "accepted":
+        rows = [
+            (
+                r["id"],
+                output.when(r.get("received_at")),
+                r.get("sender"),
+                r.get("tlp"),
+                output.clean(r.get("title"), width=TITLE_WIDTH),
+            )
+            for r in received
+        ]
+        emit(output.table(("ID", "RECEIVED", "SENDER", "TLP", "TITLE"), rows))
+        return 0
+    # The quarantine and the rejected: why the inbound policy held each, and who reviewed it.
+    held = [
         (
             r["id"],
             output.when(r.get("received_at")),
             r.get("sender"),
             r.get("tlp"),
+            r.get("rule"),
+            r.get("reviewed_by"),
             output.clean(r.get("title"), width=TITLE_WIDTH),
         )
         for r in received
     ]
-    emit(output.table(("ID", "RECEIVED", "SENDER", "TLP", "TITLE"), rows))
+    emit(output.table(("ID", "RECEIVED", "SENDER", "TLP", "RULE", "REVIEWED BY", "TITLE"), held))
     return 0
+
+
+def _inbound_fields(row: dict[str, Any]) -> list[tuple[str, object]]:
+    pairs: list[tuple[str, object]] = [
+        ("Received report", row["id"]),
+        ("Sender", row.get("sender")),
+        ("Received", output.when(row.get("received_at"))),
+        ("Created", output.when(row.get("created_at"))),
+        ("Message", f"{row.get('message_id')} (seq {row.get('seq')})"),
+        ("Title", row.get("title")),
+        ("TLP", row.get("tlp")),
+        ("Bundle", row.get("bundle_id")),
+        ("Objects", row.get("object_count")),
+        ("Status", row.get("status")),
+        ("Rule", row.get("rule")),
+        ("Reason", row.get("reason")),
+        ("Policy version", row.get("policy_version")),
+    ]
+    if row.get("reviewed_by"):
+        pairs += [
+            ("Reviewed by", row.get("reviewed_by")),
+            ("Reviewed", output.when(row.get("reviewed_at"))),
+            ("Review note", row.get("review_note")),
+        ]
+    return pairs
 
 
 def inbox_show(args: argparse.Namespace, ctx: Context) -> int:
@@ -294,24 +408,164 @@ def inbox_show(args: argparse.Namespace, ctx: Context) -> int:
     if opt(args, "json"):
         emit_json({**row, "bundle": bundle})
         return 0
-    emit(
-        output.fields(
-            [
-                ("Received report", row["id"]),
-                ("Sender", row.get("sender")),
-                ("Received", output.when(row.get("received_at"))),
-                ("Created", output.when(row.get("created_at"))),
-                ("Message", f"{row.get('message_id')} (seq {row.get('seq')})"),
-                ("Title", row.get("title")),
-                ("TLP", row.get("tlp")),
-                ("Bundle", row.get("bundle_id")),
-                ("Objects", row.get("object_count")),
-                ("Signatures", "verified again just now, under the pinned keys"),
-            ]
-        )
-    )
+    pairs = _inbound_fields(row)
+    pairs.append(("Signatures", "verified again just now, under the pinned keys"))
+    emit(output.fields(pairs))
+    findings = row.get("findings") or []
+    if findings:
+        emit("Findings:")
+        for f in findings:
+            emit(f"  {output.clean(f.get('rule'))}: {output.clean(f.get('message'))}")
+    if row.get("status") == "quarantined":
+        emit(f"review: liaison inbox accept {row['id']}  or  liaison inbox reject {row['id']}")
     emit("")
     emit_json(bundle)
+    return 0
+
+
+def inbox_accept(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        row = client.accept_quarantined(args.id, opt(args, "note"))
+    return _reviewed(args, row, "accepted into the inbox")
+
+
+def inbox_reject(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        row = client.reject_quarantined(args.id, opt(args, "note"))
+    return _reviewed(args, row, "rejected")
+
+
+def _reviewed(args: argparse.Namespace, row: dict[str, Any], what: str) -> int:
+    if opt(args, "json"):
+        emit_json(row)
+    else:
+        emit(
+            f"{what}: received report {output.clean(row.get('id'))} from "
+            f"{output.clean(row.get('sender'))} (quarantined by {output.clean(row.get('rule'))})"
+        )
+    return 0
+
+
+# -- releases --
+
+
+def release_list(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        rows = client.list_releases(
+            state=opt(args, "state"),
+            partner=opt(args, "partner"),
+            limit=opt(args, "limit", 100),
+            offset=opt(args, "offset", 0),
+        )
+    if opt(args, "json"):
+        emit_json(rows)
+        return 0
+    if not rows:
+        emit("no releases")
+        return 0
+    table = [
+        (
+            r["report_id"],
+            output.when(r.get("created_at")),
+            r.get("partner"),
+            r.get("state"),
+            r.get("outcome"),
+            r.get("rule"),
+            r.get("tlp"),
+            r.get("submitted_by"),
+            output.clean(r.get("title"), width=TITLE_WIDTH),
+        )
+        for r in rows
+    ]
+    headers = ("REPORT", "CREATED", "PARTNER", "STATE", "OUTCOME", "RULE", "TLP", "BY", "TITLE")
+    emit(output.table(headers, table))
+    return 0
+
+
+def _release_fields(r: dict[str, Any]) -> list[tuple[str, object]]:
+    decision = r.get("decision") or {}
+    outcome = str(r.get("outcome"))
+    if decision.get("approved_outcome") and r.get("state") == "held":
+        outcome += f" (once approved: {decision['approved_outcome']})"
+    released = decision.get("released_objects")
+    pairs: list[tuple[str, object]] = [
+        ("Report", r.get("report_id")),
+        ("Partner", r.get("partner")),
+        ("Title", r.get("title")),
+        ("TLP", r.get("tlp")),
+        ("Submitted by", r.get("submitted_by")),
+        ("Created", output.when(r.get("created_at"))),
+        ("State", r.get("state")),
+        ("Outcome", outcome),
+        ("Rule", r.get("rule")),
+        ("Reason", r.get("reason")),
+        ("Policy version", r.get("policy_version")),
+        ("Message", f"{r.get('message_id')} (seq {output.clean(r.get('seq'))})"),
+    ]
+    if released is not None:
+        pairs.append(("Objects", f"{released} of {decision.get('submitted_objects')} released"))
+    if r.get("reviewed_by"):
+        pairs += [
+            ("Reviewed by", r.get("reviewed_by")),
+            ("Reviewed", output.when(r.get("reviewed_at"))),
+            ("Review note", r.get("review_note")),
+        ]
+    return pairs
+
+
+def release_show(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        release = client.get_release(args.report, args.partner)
+    if opt(args, "json"):
+        emit_json(release)
+        return 0
+    emit(output.fields(_release_fields(release)))
+    steps = (release.get("decision") or {}).get("steps") or []
+    if steps:
+        emit("Steps:")
+        for step in steps:
+            emit(
+                f"  {output.clean(step.get('rule'))}: {output.clean(step.get('verdict'))} - "
+                f"{output.clean(step.get('detail'))}"
+            )
+    if release.get("state") == "held":
+        emit(
+            f"approve or refuse: liaison release approve|refuse {output.clean(args.report)} "
+            f"--partner {output.clean(args.partner)} [--note TEXT]"
+        )
+    emit("")
+    diff = str(release.get("diff") or "")
+    if not diff:
+        emit("no difference: the partner receives the report as submitted")
+    for line in diff.splitlines():
+        emit(output.clean(line) if line.strip() else "")
+    return 0
+
+
+def release_approve(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        release = client.approve_release(args.report, args.partner, opt(args, "note"))
+    if opt(args, "json"):
+        emit_json(release)
+        return 0
+    emit(
+        f"approved the release of {output.clean(release.get('report_id'))} to "
+        f"{output.clean(release.get('partner'))}: {output.clean(release.get('state'))} "
+        f"({output.clean(release.get('outcome'))}), seq {output.clean(release.get('seq'))}"
+    )
+    return 0
+
+
+def release_refuse(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        release = client.refuse_release(args.report, args.partner, opt(args, "note"))
+    if opt(args, "json"):
+        emit_json(release)
+        return 0
+    emit(
+        f"refused the release of {output.clean(release.get('report_id'))} to "
+        f"{output.clean(release.get('partner'))}: {output.clean(release.get('state'))}"
+    )
     return 0
 
 
@@ -339,24 +593,29 @@ def node_init(args: argparse.Namespace, ctx: Context) -> int:
         port=args.port,
         database_url=args.database_url,
         kdf_memory_kib=_kdf_memory(args),
+        policies_dir=Path(args.policies) if args.policies else None,
     )
     if opt(args, "json"):
         emit_json(info)
         return 0
-    emit(
-        output.fields(
-            [
-                ("Node", info["node_id"]),
-                ("Name", info["name"]),
-                ("Data dir", info["data_dir"]),
-                ("Public URL", info["public_url"]),
-                ("Listen", info["listen"]),
-                ("Database", info["database"]),
-                ("Fingerprint", info["fingerprint"]),
-            ]
-        )
-    )
+    pairs: list[tuple[str, object]] = [
+        ("Node", info["node_id"]),
+        ("Name", info["name"]),
+        ("Data dir", info["data_dir"]),
+        ("Public URL", info["public_url"]),
+        ("Listen", info["listen"]),
+        ("Database", info["database"]),
+        ("Fingerprint", info["fingerprint"]),
+    ]
+    names = ", ".join(info["policies"]) or "none yet"
+    pairs.append(("Policies", f"{names} in {info['policies_dir']}"))
+    emit(output.fields(pairs))
     emit(f"next: liaison user add NAME --role admin --data-dir {info['data_dir']}")
+    if not info["policies"]:
+        emit(
+            f"without a sharing policy ({info['policies_dir']}/<PARTNER>.toml) nothing is "
+            "released to a partner and everything from it is quarantined"
+        )
     return 0
 
 
@@ -448,12 +707,15 @@ def user_add(args: argparse.Namespace, ctx: Context) -> int:
             password=password,
             passphrase=passphrase,
             kdf_memory_kib=_kdf_memory(args),
+            clearance=opt(args, "clearance"),
         )
     else:
         with ctx.client(node_url(args)) as client:
-            user = client.add_user(args.username, args.role, password)
+            user = client.add_user(args.username, args.role, password, opt(args, "clearance"))
     if opt(args, "json"):
         emit_json(user)
+    elif user.get("clearance"):
+        emit(f"added user {user['username']} ({user['role']}, clearance {user['clearance']})")
     else:
         emit(f"added user {user['username']} ({user['role']})")
     return 0
@@ -469,12 +731,13 @@ def user_list(args: argparse.Namespace, ctx: Context) -> int:
         (
             u["username"],
             u["role"],
+            u.get("clearance"),
             "yes" if u.get("disabled") else "no",
             output.when(u.get("created_at")),
         )
         for u in users
     ]
-    emit(output.table(("USERNAME", "ROLE", "DISABLED", "CREATED"), rows))
+    emit(output.table(("USERNAME", "ROLE", "CLEARANCE", "DISABLED", "CREATED"), rows))
     return 0
 
 
@@ -492,18 +755,28 @@ def partner_add(args: argparse.Namespace, ctx: Context) -> int:
             passphrase=_passphrase(args),
             transport=ctx.transport,
         )
+        missing = admin_local.missing_policy(local, partner["node_id"])
     else:
+        # Over HTTP the node's policies dir is not known here; policy check tells.
+        missing = None
         with ctx.client(node_url(args, "node_url")) as client:
             partner = client.add_partner(
                 args.node_id, args.url, args.fingerprint, args.display_name
             )
     if opt(args, "json"):
         emit_json(partner)
-        return 0
-    emit(
-        f"pinned partner {partner['node_id']} at {output.clean(partner.get('endpoint'))}, "
-        f"fingerprint {partner.get('fingerprint')}"
-    )
+    else:
+        emit(
+            f"pinned partner {partner['node_id']} at {output.clean(partner.get('endpoint'))}, "
+            f"fingerprint {partner.get('fingerprint')}"
+        )
+    if missing is not None:
+        print(
+            f"warning: no sharing policy for {output.clean(partner['node_id'])} "
+            f"(expected {output.clean(missing)}): nothing will be released to it and everything "
+            "from it will be quarantined; write one, then restart liaison serve",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -2,7 +2,8 @@
 
     LiaisonError                base; ``str(exc)`` is a one-line reason, ``errors`` extra lines
      ├── ApiError               the node answered with an error (RFC 9457 problem+json):
-     │                          ``status``, ``code``, ``detail``, ``errors`` (422 validation lines)
+     │                          ``status``, ``code``, ``detail``, ``errors`` (422 validation lines),
+     │                          ``extra`` (other members, e.g. ``decisions`` of a policy refusal)
      ├── NotLoggedIn            no token, or the node refused it (expired, revoked, another node's)
      ├── ConnectionFailed       a server could not be reached or broke off (DNS, refused, timeout,
      │                          TLS, a malformed HTTP answer)
@@ -16,7 +17,8 @@ The CLI turns each class into an exit code (see ``clients.cli``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class LiaisonError(Exception):
@@ -32,13 +34,35 @@ class LiaisonError(Exception):
 
 
 class ApiError(LiaisonError):
-    """The node refused the request; the fields come from its problem+json answer."""
+    """The node refused the request; the fields come from its problem+json answer.
 
-    def __init__(self, status: int, code: str, detail: str, *, errors: Sequence[str] = ()) -> None:
+    ``extra`` holds the answer's extension members (RFC 9457 section 3.2) as received: for a
+    sharing-policy refusal ``decisions`` (one decision record per partner), for a refused read
+    ``decision`` (the access rule that decided). Use :meth:`decisions` to read either.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        errors: Sequence[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail, errors=errors)
         self.status = status
         self.code = code
         self.detail = detail
+        self.extra = dict(extra or {})
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """The decision records the node gave for its refusal (``decisions``, else the one
+        ``decision``), keeping only those that are JSON objects; empty if none."""
+        raw = self.extra.get("decisions")
+        if raw is None and "decision" in self.extra:
+            raw = [self.extra["decision"]]
+        return [d for d in raw if isinstance(d, dict)] if isinstance(raw, list) else []
 
     def __repr__(self) -> str:
         return f"ApiError(status={self.status}, code={self.code!r}, detail={self.detail!r})"

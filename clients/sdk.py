@@ -4,7 +4,8 @@
         report = node.submit_report(path.read_bytes(), to=["SY"])
 
 Every method raises only :mod:`clients.errors`: :class:`ApiError` when the node answers with an
-error (its RFC 9457 problem+json parsed into ``status``, ``code``, ``detail`` and ``errors``),
+error (its RFC 9457 problem+json parsed into ``status``, ``code``, ``detail`` and ``errors``, and
+any other member into ``extra``, such as the ``decisions`` of a sharing-policy refusal),
 :class:`NotLoggedIn` when there is no token or the node refuses it, :class:`ConnectionFailed` when
 the node cannot be reached, :class:`UsageError` for an invalid base URL. Redirects are not
 followed, so a token is only ever sent to the URL it was issued for.
@@ -23,6 +24,7 @@ from clients.errors import ApiError, ConnectionFailed, NotLoggedIn, UsageError
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 DEFAULT_TIMEOUT = 30.0
 _AUDIT_FILTERS = frozenset({"action", "actor", "outcome", "after_id", "limit"})
+_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "errors", "instance"})
 
 
 def check_url(url: str) -> str:
@@ -137,6 +139,7 @@ class LiaisonClient:
     def _error(self, response: httpx.Response, *, auth: bool) -> Exception:
         status = response.status_code
         code, detail, errors = "http_error", f"the node answered HTTP {status}", []
+        extra: dict[str, Any] = {}
         try:
             body = response.json()
         except ValueError:
@@ -147,9 +150,10 @@ class LiaisonClient:
             raw = body.get("errors")
             if isinstance(raw, list):
                 errors = [e if isinstance(e, str) else json.dumps(e) for e in raw]
+            extra = {k: v for k, v in body.items() if k not in _PROBLEM_MEMBERS}
         if status == 401 and auth:
             return NotLoggedIn("the node refused the token: it expired or is no longer valid")
-        return ApiError(status, code, detail, errors=errors)
+        return ApiError(status, code, detail, errors=errors, extra=extra)
 
     # -- officer --
 
@@ -194,9 +198,15 @@ class LiaisonClient:
     def submit_report(self, data: bytes, to: list[str]) -> dict[str, Any]:
         """Submit a STIX 2.1 bundle for delivery to the partner node ids in ``to``.
 
+        Each partner's sharing policy decides what it receives: every entry of ``deliveries``
+        has its ``outcome`` (``allow``, ``redact`` or ``hold``) and ``state`` (``held`` waits
+        for a releaser's approval, and has no ``seq`` yet).
+
         Raises:
             ApiError: 422 with the validator's messages in ``errors`` for invalid or unmarked
-                STIX; 404 for a partner that is not pinned.
+                STIX; 404 for a partner that is not pinned; 403 ``policy_denied`` when a policy
+                denies the release to any partner (nothing is submitted; ``extra["decisions"]``
+                holds every partner's decision record).
         """
         result: dict[str, Any] = self._request(
             "POST",
@@ -224,15 +234,107 @@ class LiaisonClient:
         result: dict[str, Any] = self._request("GET", path)
         return result
 
-    def inbox(self, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._request(
-            "GET", "/api/v1/inbox", params={"limit": limit, "offset": offset}
-        )
+    def inbox(
+        self, *, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Received reports the caller may read: the inbox (``status`` None or ``accepted``),
+        the quarantine (``quarantined``: held by the inbound policy for review) or
+        ``rejected`` ones, newest first."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status is not None:
+            params["status"] = status
+        result: list[dict[str, Any]] = self._request("GET", "/api/v1/inbox", params=params)
         return result
 
     def get_inbound(self, inbound_id: str) -> dict[str, Any]:
-        """A received report's metadata (no content)."""
+        """A received report's metadata and inbound decision: ``status``, ``rule``, ``reason``,
+        ``findings`` (no content).
+
+        Raises:
+            ApiError: 403 ``access_denied`` above the caller's clearance (``extra["decision"]``).
+        """
         result: dict[str, Any] = self._request("GET", f"/api/v1/inbox/{_segment(inbound_id)}")
+        return result
+
+    def accept_quarantined(self, inbound_id: str, note: str | None = None) -> dict[str, Any]:
+        """Accept a quarantined report into the inbox; ``note`` goes to the audit log.
+
+        Raises:
+            ApiError: 409 ``not_quarantined``; 403 ``access_denied`` when the caller may not
+                read the report (accepting needs reading).
+        """
+        return self._review(f"/api/v1/inbox/{_segment(inbound_id)}/accept", note)
+
+    def reject_quarantined(self, inbound_id: str, note: str | None = None) -> dict[str, Any]:
+        """Reject a quarantined report: it stays stored, out of the inbox for good.
+
+        Raises:
+            ApiError: 409 ``not_quarantined``.
+        """
+        return self._review(f"/api/v1/inbox/{_segment(inbound_id)}/reject", note)
+
+    # -- releases (the sharing-policy decision per report and partner) --
+
+    def list_releases(
+        self,
+        *,
+        state: str | None = None,
+        partner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Releases of submitted reports, newest first, with the decision behind each; filter
+        by ``state`` (``held``: waiting for a releaser) and ``partner``. Auditors get no
+        ``title``."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if state is not None:
+            params["state"] = state
+        if partner is not None:
+            params["partner"] = partner
+        result: list[dict[str, Any]] = self._request("GET", "/api/v1/releases", params=params)
+        return result
+
+    def get_release(self, report_id: str, partner: str) -> dict[str, Any]:
+        """One release in full: the ``decision`` record (every rule's step, every removal), the
+        ``diff`` from the submitted bundle to what the partner receives, and that ``released``
+        bundle (None when withheld). Recorded by the node as a read.
+
+        Raises:
+            ApiError: 404 no such release; 403 ``access_denied`` above the caller's clearance.
+        """
+        result: dict[str, Any] = self._request("GET", self._release_path(report_id, partner))
+        return result
+
+    def approve_release(
+        self, report_id: str, partner: str, note: str | None = None
+    ) -> dict[str, Any]:
+        """Approve a held release (releaser role, not the submitter). The node decides again
+        with the policy loaded now and queues the release, or withholds it if that denies.
+
+        Raises:
+            ApiError: 403 ``two_person`` (not a releaser, or the submitter), 409 ``not_held``,
+                403 ``policy_denied`` (the policy now denies it: withheld), 403
+                ``access_denied`` (above the caller's clearance).
+        """
+        return self._review(self._release_path(report_id, partner) + "/approve", note)
+
+    def refuse_release(
+        self, report_id: str, partner: str, note: str | None = None
+    ) -> dict[str, Any]:
+        """Refuse a held release (releaser role, not the submitter): it is withheld for good.
+
+        Raises:
+            ApiError: 403 ``two_person``, 409 ``not_held``.
+        """
+        return self._review(self._release_path(report_id, partner) + "/refuse", note)
+
+    @staticmethod
+    def _release_path(report_id: str, partner: str) -> str:
+        return f"/api/v1/reports/{_segment(report_id)}/releases/{_segment(partner)}"
+
+    def _review(self, path: str, note: str | None) -> dict[str, Any]:
+        body = {} if note is None else {"note": note}
+        result: dict[str, Any] = self._request("POST", path, json_body=body)
         return result
 
     def get_inbound_bundle(self, inbound_id: str) -> dict[str, Any]:
@@ -250,12 +352,20 @@ class LiaisonClient:
 
     # -- admin --
 
-    def add_user(self, username: str, role: str, password: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._request(
-            "POST",
-            "/api/v1/admin/users",
-            json_body={"username": username, "role": role, "password": password},
-        )
+    def add_user(
+        self, username: str, role: str, password: str, clearance: str | None = None
+    ) -> dict[str, Any]:
+        """Create a user. Officers and releasers read reports up to ``clearance`` (a TLP level:
+        ``clear``, ``green``, ``amber``, ``amber+strict``, ``red``; the node's default when
+        None); other roles take none.
+
+        Raises:
+            ApiError: 400 invalid name, role, clearance or a weak password; 409 a taken name.
+        """
+        body: dict[str, Any] = {"username": username, "role": role, "password": password}
+        if clearance is not None:
+            body["clearance"] = clearance
+        result: dict[str, Any] = self._request("POST", "/api/v1/admin/users", json_body=body)
         return result
 
     def list_users(self) -> list[dict[str, Any]]:

@@ -60,10 +60,10 @@ from policies.outbound import (
 )
 from policies.redaction import (
     RemovalReport,
-    bundle_diff,
     RemovedObject,
     RemovedProperty,
     RemovedRef,
+    bundle_diff,
 )
 from policies.rules import RULES
 from policies.tlp import TLP

@@ -52,11 +52,13 @@ class PolicyRefused(Forbidden):
 
     code = "policy_denied"
 
-    def __init__(self, decisions: list[OutboundDecision]) -> None:
+    def __init__(
+        self, decisions: list[OutboundDecision], outcome: str = "nothing was submitted"
+    ) -> None:
         denied = [d for d in decisions if d.outcome == "deny"]
         detail = "; ".join(f"{d.partner}: {d.reason} ({d.rule})" for d in denied)
         super().__init__(
-            f"the sharing policy denies the release, nothing was submitted: {detail}",
+            f"the sharing policy denies the release, {outcome}: {detail}",
             extra={"decisions": [d.to_record() for d in decisions]},
         )
         self.decisions = decisions
@@ -294,10 +296,7 @@ def approve(
                      object_type="delivery", object_id=delivery.message_id,
                      reason=f"on approval, to {partner}: {decision.rule}: {decision.reason}",
                      policy_version=decision.policy_version)  # fmt: skip
-        return Review(
-            delivery,
-            PolicyRefused([decision]),
-        )
+        return Review(delivery, PolicyRefused([decision], "so the held release is now withheld"))
     apply(session, node, delivery, decision)
     delivery.outcome = decision.approved_outcome or decision.outcome
     partner_row = delivery.partner

@@ -200,7 +200,7 @@ def test_user_add_then_login_against_the_node(cli, cluster):
         env={"LIAISON_PASSPHRASE": PASSPHRASE, "LIAISON_PASSWORD": "carol's long password"},
     )
     assert added.code == 0, added.err
-    assert added.out == "added user carol (officer)\n"
+    assert added.out == "added user carol (officer, clearance amber+strict)\n"
 
     login = cli(
         "login",

@@ -94,7 +94,8 @@ def test_report_submit_list_show_and_inbox(iq, cli, pinned):
     submitted = iq("report", "submit", str(REPORT), "--to", "SY")
     assert submitted.code == 0, submitted.err
     assert submitted.out.startswith("submitted ")
-    assert "Cell WADI-7 (fictional) (TLP:AMBER, 5 objects) -> SY:queued" in submitted.out
+    assert "Cell WADI-7 (fictional) (TLP:AMBER, 5 objects) -> SY:queued\n" in submitted.out
+    assert "  SY: allow - queued, seq 1\n" in submitted.out
     report_id = submitted.out.split()[1].rstrip(":")
 
     assert asyncio.run(pinned.iq.deliver()) == 1
@@ -111,8 +112,9 @@ def test_report_submit_list_show_and_inbox(iq, cli, pinned):
     assert shown.code == 0, shown.err
     assert f"Report:        {report_id}" in shown.out
     assert "Submitted by:  officer" in shown.out
-    delivery = shown.out.splitlines()[-1].split()
-    assert delivery[:3] == ["SY", "acknowledged", "1"]
+    header, delivery = (line.split() for line in shown.out.splitlines()[-2:])
+    assert header[:5] == ["PARTNER", "STATE", "OUTCOME", "SEQ", "ATTEMPTS"]
+    assert delivery[:5] == ["SY", "acknowledged", "allow", "1", "1"]
 
     bundle = iq("report", "show", report_id, "--bundle")
     assert json.loads(bundle.out) == json.loads(REPORT.read_text())
@@ -225,7 +227,7 @@ def test_admin_adds_and_lists_users_over_http(admin):
     users = json.loads(admin("user", "list", "--json").out)
     assert {u["username"]: u["role"] for u in users}["dave"] == "auditor"
     table = admin("user", "list").out.splitlines()
-    assert table[0].split() == ["USERNAME", "ROLE", "DISABLED", "CREATED"]
+    assert table[0].split() == ["USERNAME", "ROLE", "CLEARANCE", "DISABLED", "CREATED"]
 
 
 def test_partner_add_over_http_pins_and_lists(admin, cluster):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -160,3 +162,72 @@ def test_the_sdk_against_a_node(cluster):
         with pytest.raises(ApiError) as caught:
             admin.add_user("erin", "officer", "erin's long password")
         assert (caught.value.status, caught.value.code) == (409, "conflict")
+
+
+def test_problem_extension_members_reach_the_api_error():
+    decisions = [
+        {"partner": "SY", "outcome": "deny", "rule": "outbound.max_tlp", "reason": "too high"},
+        {"partner": "JO", "outcome": "allow", "rule": "outbound.allow", "reason": "fine"},
+    ]
+    denied = client_answering(
+        lambda r: problem(403, "policy_denied", "denied", decisions=decisions, instance="/x")
+    )
+    with pytest.raises(ApiError) as caught:
+        denied.submit_report(b"{}", ["SY", "JO"])
+    assert caught.value.extra == {"decisions": decisions}
+    assert caught.value.decisions() == decisions
+
+    decision = {"allowed": False, "rule": "access.clearance", "reason": "not cleared"}
+    refused = client_answering(lambda r: problem(403, "access_denied", "no", decision=decision))
+    with pytest.raises(ApiError) as caught:
+        refused.get_inbound("i1")
+    assert caught.value.decisions() == [decision]
+
+    plain = client_answering(lambda r: problem(404, "not_found", "no", decisions="garbage"))
+    with pytest.raises(ApiError) as caught:
+        plain.get_release("r1", "SY")
+    assert caught.value.decisions() == []
+
+
+def test_review_and_release_requests():
+    seen = []
+
+    def handler(request):
+        seen.append((request.method, request.url.raw_path, request.content))
+        return httpx.Response(200, json=[] if request.method == "GET" else {})
+
+    client = client_answering(handler)
+    client.list_releases(state="held", partner="SY", limit=5)
+    client.list_releases()
+    client.inbox(status="quarantined")
+    client.get_release("../r", "S/Y")
+    client.approve_release("r1", "SY", note="ok")
+    client.refuse_release("r1", "SY")
+    client.accept_quarantined("i1")
+    client.reject_quarantined("i1", note="no")
+    assert seen == [
+        ("GET", b"/api/v1/releases?limit=5&offset=0&state=held&partner=SY", b""),
+        ("GET", b"/api/v1/releases?limit=100&offset=0", b""),
+        ("GET", b"/api/v1/inbox?limit=100&offset=0&status=quarantined", b""),
+        ("GET", b"/api/v1/reports/..%2Fr/releases/S%2FY", b""),
+        ("POST", b"/api/v1/reports/r1/releases/SY/approve", b'{"note":"ok"}'),
+        ("POST", b"/api/v1/reports/r1/releases/SY/refuse", b"{}"),
+        ("POST", b"/api/v1/inbox/i1/accept", b"{}"),
+        ("POST", b"/api/v1/inbox/i1/reject", b'{"note":"no"}'),
+    ]
+
+
+def test_add_user_sends_a_clearance_only_when_given():
+    bodies = []
+
+    def handler(request):
+        bodies.append(json.loads(request.content))
+        return httpx.Response(201, json={})
+
+    client = client_answering(handler)
+    client.add_user("gina", "officer", "pw", clearance="green")
+    client.add_user("al", "auditor", "pw")
+    assert bodies == [
+        {"username": "gina", "role": "officer", "password": "pw", "clearance": "green"},
+        {"username": "al", "role": "auditor", "password": "pw"},
+    ]
