@@ -4,8 +4,11 @@
 starts two real ``liaison serve`` processes on free loopback ports, has the administrators pin
 each other by fingerprint and create accounts, has an officer on each side submit a fictional
 report for the other, waits for delivery and signed receipts, lets the partner officers read
-what arrived, and prints a summary. Every step is a ``liaison`` command in a subprocess, exactly
-as typed at a terminal. All names, places and reports are fictional.
+what arrived, and prints a summary. The nodes run the reference sharing policies of
+``policies/examples``: a TLP:RED report is refused, and an AMBER+STRICT report naming a source
+waits for a second officer with the releaser role, then leaves with the source removed. Every
+step is a ``liaison`` command in a subprocess, exactly as typed at a terminal. All names, places
+and reports are fictional.
 
 Options: ``--keep`` leaves the data dirs and server logs in place; ``--quiet`` prints only the
 summary.
@@ -29,6 +32,9 @@ from pathlib import Path
 import httpx
 
 REPORTS = Path(__file__).resolve().parent / "reports"
+POLICIES = Path(__file__).resolve().parents[1] / "policies" / "examples"
+# What IQ's policy towards SY removes from the AMBER+STRICT report (checked on SY's copy).
+REDACTED = ("HAWK-3", "x_source_", "x_liaison_internal", "note--", "fictional handler")
 PASSPHRASE = "demo-only passphrase, never use outside the demo"
 PASSWORD = "demo-only password 4 officers"
 TIMEOUT = 45.0
@@ -70,24 +76,28 @@ class LiveNode:
         )
         return env
 
-    def cli(self, *args: str, user: str | None = None) -> str:
-        """Run ``liaison ARGS`` as this node's operator or officer; return its output."""
+    def cli(self, *args: str, user: str | None = None, refused_ok: bool = False) -> str:
+        """Run ``liaison ARGS`` as this node's operator or officer; return its output (with
+        ``refused_ok``, a refusal, exit 1, returns its error output instead of failing)."""
         command = [sys.executable, "-m", "clients", *args]
         done = subprocess.run(
             command, env=self.env(user), capture_output=True, text=True, timeout=120, check=False
         )
-        if done.returncode != 0:
+        if done.returncode != 0 and not (refused_ok and done.returncode == 1):
             raise DemoFailed(
                 f"liaison {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}"
             )
-        return done.stdout
+        if refused_ok and done.returncode == 0:
+            raise DemoFailed(f"liaison {' '.join(args)} was expected to be refused")
+        return done.stderr if refused_ok else done.stdout
 
     def cli_json(self, *args: str, user: str | None = None) -> object:
         return json.loads(self.cli(*args, "--json", user=user))
 
     def init(self) -> None:
         self.cli("node", "init", "--name", self.node_id, "--display-name", self.city,
-                 "--data-dir", str(self.data_dir), "--port", str(self.port))  # fmt: skip
+                 "--data-dir", str(self.data_dir), "--port", str(self.port),
+                 "--policies", str(POLICIES / self.node_id))  # fmt: skip
 
     def fingerprint(self) -> str:
         return self.cli("node", "fingerprint", "--data-dir", str(self.data_dir)).strip()
@@ -139,6 +149,15 @@ def wait_acknowledged(node: LiveNode, report_id: str, user: str) -> dict[str, ob
     raise DemoFailed(f"report {report_id} was not acknowledged within {TIMEOUT:.0f} s")
 
 
+def red_variant(text: str) -> str:
+    """The AMBER demo report relabelled TLP:RED (the TLP 2.0 RED definition's id and value)."""
+    return (
+        text.replace("55d920b0-5e8b-4f79-9ee9-91f868d9b421", "e828b379-4e03-4974-9ac4-e53a884c97c1")
+        .replace('"tlp_2_0": "amber"', '"tlp_2_0": "red"')
+        .replace('"TLP:AMBER"', '"TLP:RED"')
+    )
+
+
 def run(root: Path, say: object = print) -> dict[str, object]:
     """Run the whole story under ``root``; returns the summary figures."""
     started = time.monotonic()
@@ -149,7 +168,8 @@ def run(root: Path, say: object = print) -> dict[str, object]:
         out("== Two liaison nodes are set up ==")
         for node in nodes:
             node.init()
-            out(f"[{node.node_id}] node created in {node.city}: keys, configuration and database")
+            out(f"[{node.node_id}] node created in {node.city}: keys, configuration, database "
+                f"and the reference sharing policy towards its partner")  # fmt: skip
         prints = {node.node_id: node.fingerprint() for node in nodes}
         for node in nodes:
             node.start()
@@ -165,9 +185,11 @@ def run(root: Path, say: object = print) -> dict[str, object]:
                      "--data-dir", str(here.data_dir))  # fmt: skip
             out(f"[{here.node_id}] pinned {there.node_id}: its key document matches")
         for node in nodes:
-            for user, role in (("duty-officer", "officer"), ("auditor", "auditor")):
+            for user, role in (("duty-officer", "officer"), ("desk-chief", "releaser"),
+                               ("auditor", "auditor")):  # fmt: skip
                 node.cli("user", "add", user, "--role", role, "--data-dir", str(node.data_dir))
-        out("[IQ] [SY] accounts created: a duty officer and an auditor on each side")
+        out("[IQ] [SY] accounts created: a duty officer (cleared to TLP:AMBER+STRICT), a desk "
+            "chief with the releaser role, and an auditor on each side")  # fmt: skip
         out("")
 
         out("== Officers submit fictional reports for each other ==")
@@ -206,6 +228,51 @@ def run(root: Path, say: object = print) -> dict[str, object]:
                 f"signatures verified; objects: {', '.join(types)}")  # fmt: skip
         out("")
 
+        out("== The sharing policy at work: a refusal, a held release, a redaction ==")
+        red = root / "iq-red.json"
+        red.write_text(red_variant((REPORTS / "iq-cell-wadi7.json").read_text()))
+        refusal = iq.cli("report", "submit", str(red), "--to", "SY", user="officer",
+                         refused_ok=True)  # fmt: skip
+        if "outbound.red" not in refusal:
+            raise DemoFailed(f"the TLP:RED report was not refused by outbound.red: {refusal}")
+        out(
+            "[IQ] a TLP:RED report for SY is refused before anything is stored: rule "
+            "outbound.red (IQ's policy names no RED recipient)"
+        )
+        held = iq.cli_json("report", "submit", str(REPORTS / "iq-escape-plot-k4.json"), "--to",
+                           "SY", user="officer")  # fmt: skip
+        assert isinstance(held, dict)
+        [release] = held["deliveries"]
+        if release["state"] != "held":
+            raise DemoFailed(f"the AMBER+STRICT report was not held: {release}")
+        out(f"[IQ] {held['title']!r} ({held['tlp']}) names a source: held for a second "
+            f"officer (rule outbound.two_person)")  # fmt: skip
+        iq.cli("login", "desk-chief", user="releaser")
+        shown = iq.cli_json("release", "show", str(held["id"]), "--partner", "SY", user="releaser")
+        assert isinstance(shown, dict)
+        removed = shown["decision"]["removed"]
+        out(f"[IQ] the desk chief reviews what SY would receive: "
+            f"{len(removed.get('objects', []))} objects and "
+            f"{len(removed.get('properties', []))} properties removed (source identity, source "
+            f"fields, internal note)")  # fmt: skip
+        iq.cli("release", "approve", str(held["id"]), "--partner", "SY", "--note",
+               "checked the redaction", user="releaser")  # fmt: skip
+        wait_acknowledged(iq, str(held["id"]), "officer")
+        out("[IQ] approved by the desk chief; sealed, delivered and acknowledged")
+        inbox = sy.cli_json("inbox", user="officer")
+        assert isinstance(inbox, list)
+        [arrived] = [i for i in inbox if i["bundle_id"] == held["bundle_id"]]
+        copy = sy.cli_json("inbox", "show", arrived["id"], user="officer")
+        assert isinstance(copy, dict)
+        text = json.dumps(copy["bundle"])
+        leaked = [marker for marker in REDACTED if marker in text]
+        if leaked:
+            raise DemoFailed(f"SY received what IQ's policy redacts: {leaked}")
+        read += 1
+        out(f"[SY] reads {copy['title']!r}: the cell and the channel, no source, no source "
+            f"fields, no internal note")  # fmt: skip
+        out("")
+
         out("== The auditors review the access logs ==")
         events = {}
         for node in nodes:
@@ -223,8 +290,10 @@ def run(root: Path, say: object = print) -> dict[str, object]:
     elapsed = time.monotonic() - started
     summary = {
         "nodes": 2,
-        "reports_submitted": len(submitted),
-        "reports_acknowledged": len(submitted),
+        "reports_submitted": len(submitted) + 1,
+        "reports_refused_by_policy": 1,
+        "releases_held_then_approved": 1,
+        "reports_acknowledged": len(submitted) + 1,
         "reports_read_by_partner": read,
         "audit_records": events,
         "server_exit_codes": codes,
@@ -250,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['reports_submitted']} reports submitted, "
           f"{summary['reports_acknowledged']} delivered and acknowledged with signed receipts, "
           f"{summary['reports_read_by_partner']} read by the partner officers, "
+          f"{summary['reports_refused_by_policy']} refused by policy, "
+          f"{summary['releases_held_then_approved']} held and approved by a releaser, "
           f"audit records IQ {summary['audit_records']['IQ']} / "  # type: ignore[index]
           f"SY {summary['audit_records']['SY']}, "  # type: ignore[index]
           f"{summary['seconds']} s.")  # fmt: skip
