@@ -61,7 +61,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from bench.crypto_bench import best_of, machine_info
 from clients.errors import LiaisonError
 from clients.sdk import LiaisonClient
-from demo.two_nodes import PASSWORD, LiveNode
+from demo.two_nodes import PASSWORD, POLICIES, LiveNode
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "demo" / "reports" / "sy-escape-d12.json"
 PG_ADMIN_URL = os.environ.get(
@@ -248,7 +248,8 @@ class BenchNode(LiveNode):
 
     def init(self) -> None:
         args = ["node", "init", "--name", self.node_id, "--display-name", self.city,
-                "--data-dir", str(self.data_dir), "--port", str(self.port)]  # fmt: skip
+                "--data-dir", str(self.data_dir), "--port", str(self.port),
+                "--policies", str(POLICIES / self.node_id)]  # fmt: skip
         if self.database_url:
             args += ["--database-url", self.database_url]
         self.cli(*args)
