@@ -190,7 +190,8 @@ class DeliveryWorker:
                     document = await fetch_key_document(client, partner.endpoint)
                     update_key_document(session, node, partner, document)
                     key = node.partners.document(partner).current_encryption_key(node.now())
-                outbox.seal_delivery(session, node, delivery, key)
+                if not outbox.seal_delivery(session, node, delivery, key):
+                    return None  # withheld: the policy changed before it was sent
             outbox.mark_sent(session, node, delivery, "push")
             assert delivery.envelope is not None
             return _Prepared(

@@ -37,10 +37,13 @@ from service.audit import Actor
 from service.models import Delivery
 from service.node import Node
 from service.partners import pinned_key
-from service.releases import released_body
+from service.releases import WITHHELD, released_body, still_released
 from service.reports import ACKNOWLEDGED, QUEUED, REFUSED, SENT, STIX_MEDIA_TYPE, body_context
 
 PENDING = (QUEUED, SENT)
+VOID = (REFUSED, WITHHELD)
+"""States of deliveries that hold a sequence number but will never reach the partner: refused by
+it, or withheld before sending (the policy changed). Their numbers are declared void."""
 RESEAL_MARGIN_SECONDS = 24 * 3600
 
 
@@ -109,10 +112,17 @@ def needs_sealing(node: Node, delivery: Delivery) -> bool:
     return header.expires - margin <= node.now()
 
 
-def seal_delivery(session: Session, node: Node, delivery: Delivery, key: PublishedKemKey) -> None:
-    """Seal the delivery's report to ``key`` and store the envelope, unless a fresh one exists."""
+def seal_delivery(session: Session, node: Node, delivery: Delivery, key: PublishedKemKey) -> bool:
+    """Seal the delivery's release to ``key`` and store the envelope, unless a fresh one exists.
+
+    Returns False, sealing nothing, when the release is withheld instead: before the first
+    sealing, a release decided under a policy that has changed since is decided again
+    (``service.releases.still_released``).
+    """
     if not needs_sealing(node, delivery):
-        return
+        return True
+    if delivery.envelope is None and not still_released(session, node, delivery):
+        return False
     report = delivery.report
     assert delivery.seq is not None, "a held release has no sequence number and is never sealed"
     sealed = seal(
@@ -130,6 +140,7 @@ def seal_delivery(session: Session, node: Node, delivery: Delivery, key: Publish
     )
     delivery.envelope = sealed.data
     delivery.envelope_sha256 = sealed.digest
+    return True
 
 
 def mark_sent(session: Session, node: Node, delivery: Delivery, via: str) -> None:
@@ -206,14 +217,14 @@ def schedule_retry(node: Node, delivery: Delivery, reason: str) -> None:
 def pullable(session: Session, partner_id: int, after_seq: int, limit: int) -> list[Delivery]:
     """Deliveries to a partner with a sequence number above ``after_seq``, lowest first: what a
     partner that pulls is given. Acknowledged ones are included (a partner restored from a backup
-    has lost them); refused ones are not. The rows are locked, so that a worker pushing one of
-    them at this moment cannot seal it a second time."""
+    has lost them); refused and withheld ones are not. The rows are locked, so that a worker
+    pushing one of them at this moment cannot seal it a second time."""
     query = (
         select(Delivery)
         .where(
             Delivery.partner_id == partner_id,
             Delivery.seq > after_seq,
-            Delivery.state != REFUSED,
+            Delivery.state.not_in(VOID),
         )
         .order_by(Delivery.seq)
         .limit(limit)
@@ -270,11 +281,12 @@ def accept_receipts(
 
 
 def refused_seqs(session: Session, partner_id: int, after_seq: int, limit: int) -> list[int]:
-    """Sequence numbers above ``after_seq`` of deliveries to this partner that were refused."""
+    """Sequence numbers above ``after_seq`` of deliveries to this partner that will never reach
+    it: refused by it, or withheld before sending (``VOID``)."""
     query = (
         select(Delivery.seq)
         .where(Delivery.partner_id == partner_id, Delivery.seq > after_seq,
-               Delivery.state == REFUSED)
+               Delivery.state.in_(VOID))
         .order_by(Delivery.seq)
         .limit(limit)
     )  # fmt: skip

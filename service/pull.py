@@ -81,7 +81,8 @@ def serve_pull(
                 except KeyExpired:
                     more = True  # cannot seal until the partner's new keys are fetched
                     break
-                outbox.seal_delivery(session, node, delivery, key)
+                if not outbox.seal_delivery(session, node, delivery, key):
+                    continue  # withheld: its number is in ``void`` below
             if delivery.state in outbox.PENDING:
                 outbox.mark_sent(session, node, delivery, "pull")
             assert delivery.envelope is not None

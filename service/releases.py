@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from crypto.canonical import canonicalize, parse_strict
 from policies import (
+    NO_POLICY_VERSION,
     RELEASER_ROLE,
     TLP,
     NoPolicy,
@@ -172,6 +173,49 @@ def released_body(node: Node, delivery: Delivery, report_body: bytes) -> bytes:
     if delivery.body_ct is None:
         return report_body
     return node.data_key.open(delivery.body_ct, delivery_body_context(delivery.message_id))
+
+
+def still_released(session: Session, node: Node, delivery: Delivery) -> bool:
+    """Before a release is sealed for the first time: if the partner's policy changed since it
+    was decided, decide again with the policy loaded now. A release the new policy still allows
+    goes with what it releases now; one it denies or would hold is withheld (its sequence
+    number is then declared void to the partner, like a refused one). Returns whether it may be
+    sealed. A release already sealed may have reached the partner and is not re-decided."""
+    from service.reports import read_own_body
+
+    partner = delivery.partner.node_id
+    policy = node.sharing.get(partner)
+    current = policy.version if policy is not None else NO_POLICY_VERSION
+    if delivery.policy_version is None or delivery.policy_version == current:
+        return True
+    report = delivery.report
+    bundle = read_own_body(node, report)
+    origins = provenance.origins_of(session, provenance.object_ids(bundle))
+    decision = decide(node, partner, bundle, TLP.from_label(report.tlp), origins)
+    now = node.utcnow()
+    system = audit.Actor.system()
+    if decision.outcome in ("allow", "redact"):
+        apply(session, node, delivery, decision)
+        audit.record(session, actor=system, action=f"release.{decision.outcome}",
+                     outcome=audit.ALLOWED, at=now, object_type="delivery",
+                     object_id=delivery.message_id,
+                     reason=f"decided again before sending, the policy having changed: to "
+                     f"{partner}: {decision.rule}: {decision.reason}",
+                     policy_version=decision.policy_version)  # fmt: skip
+        return True
+    delivery.state = WITHHELD
+    delivery.outcome = decision.outcome
+    delivery.policy_version = decision.policy_version
+    delivery.decision = json.dumps(decision.to_record(), separators=(",", ":"), sort_keys=True)
+    delivery.body_ct = None
+    delivery.review_note = f"the policy changed before it was sent: {decision.reason}"[:2000]
+    delivery.lease_owner = delivery.lease_until = None
+    audit.record(session, actor=system, action="release.deny", outcome=audit.DENIED, at=now,
+                 object_type="delivery", object_id=delivery.message_id,
+                 reason=f"withheld before sending, the policy having changed: to {partner}: "
+                 f"{decision.rule}: {decision.reason}",
+                 policy_version=decision.policy_version)  # fmt: skip
+    return False
 
 
 # --- two-person release ---------------------------------------------------------------------

@@ -538,3 +538,52 @@ def test_nothing_redacted_reaches_what_the_partner_node_decrypts(
             leaked = {k for k in all_keys(obj) if redacted_key(k, redaction)}
             assert not leaked, f"{obj['id']} still holds {leaked}"
     assert all_refs(got) <= present
+
+
+# --- a policy changed between submission and sending --------------------------------------------
+
+
+async def test_a_release_is_decided_again_if_the_policy_changed_before_it_left(pinned):
+    iq, sy = pinned
+    use_policy(iq, "SY", 'max_tlp = "amber"')
+    iq.network.down.add("sy.test")  # SY is unreachable: the releases wait, unsealed
+    first = await submit(iq, amber_report())
+    second = await submit(iq, amber_report())
+    assert first.status_code == second.status_code == 201
+    # The administrator tightens the policy (here: source fields now redacted), then tightens
+    # it again so that AMBER no longer leaves at all.
+    redacting = use_policy(iq, "SY", 'max_tlp = "amber"\n[outbound.redact]\n'
+                           'property_prefixes = ["x_source_"]')  # fmt: skip
+    iq.network.down.clear()
+    with iq.node.db.transaction() as s:  # only the first is due now
+        for d in s.scalars(select(Delivery).order_by(Delivery.seq)):
+            d.next_attempt_at = iq.node.utcnow() if d.seq == 1 else d.next_attempt_at
+            if d.seq == 2:
+                d.next_attempt_at = iq.node.utcnow().replace(year=2100)
+    await iq.deliver()
+    [(row, got)] = received(sy)
+    assert "x_source_handler" not in json.dumps(got)  # released under the policy of today
+    assert row.seq == 1
+    closed = use_policy(iq, "SY", 'max_tlp = "green"')
+    with iq.node.db.transaction() as s:
+        s.scalars(
+            select(Delivery).where(Delivery.seq == 2)
+        ).one().next_attempt_at = iq.node.utcnow()
+    await iq.deliver()
+    assert len(received(sy)) == 1  # the second never left
+    with iq.node.db.transaction() as s:
+        second_delivery = s.scalars(select(Delivery).where(Delivery.seq == 2)).one()
+        assert second_delivery.state == "withheld" and second_delivery.envelope is None
+        assert second_delivery.policy_version == closed.version
+    redecided = [e for e in events(iq, "release.redact") if e.actor_type == "system"]
+    assert [e.policy_version for e in redecided] == [redacting.version]
+    [withheld] = [e for e in events(iq, "release.deny") if e.actor_type == "system"]
+    assert withheld.policy_version == closed.version and "outbound.max_tlp" in (
+        withheld.reason or ""
+    )
+    # SY learns that seq 2 will never come, so its cursor moves past it.
+    from service.pull import Puller
+
+    await Puller(sy.node).pull_all()
+    with sy.node.db.transaction() as s:
+        assert s.scalars(select(Partner)).one().received_through == 2
