@@ -16,6 +16,7 @@ are translated at the point where they occur, with ``raise ... from exc``, and n
      ├── DecryptionFailed         HPKE open failed (wrong key, tampered ciphertext or header)
      ├── HeaderMismatch           the signed inner header differs from the outer one
      ├── SignatureInvalid         a signature did not verify
+     ├── ProofInvalid             a Merkle inclusion or consistency proof did not verify
      ├── FingerprintMismatch      a key document's keys do not match the pinned fingerprint
      ├── ReplayDetected           a request nonce seen before
      └── KeyFileError             a key file that cannot be opened: passphrase, permissions
@@ -83,6 +84,12 @@ class HeaderMismatch(CryptoError):
 
 class SignatureInvalid(CryptoError):
     code = "signature_invalid"
+
+
+class ProofInvalid(CryptoError):
+    """A well-formed Merkle proof that does not prove its claim: evidence of a fork or rollback."""
+
+    code = "proof_invalid"
 
 
 class FingerprintMismatch(CryptoError):
