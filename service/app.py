@@ -22,12 +22,15 @@ def create_app(node: Node, *, run_worker: bool = False) -> FastAPI:
         if not run_worker:
             yield
             return
+        from service.checkpoints import start_notary
         from service.delivery import start_worker
 
         thread, stop = start_worker(node)
+        notary = start_notary(node)
         try:
             yield
         finally:
+            notary.stopping.set()
             stop.set()
             node.wakeup.ring()
             thread.join(timeout=10)

@@ -3,7 +3,8 @@
 A record is written in the same transaction as the action it describes, so an action whose record
 cannot be written does not happen. Denials are written in a transaction of their own, since the
 denied action is rolled back. Records never hold report content: ids, names, outcomes, reasons.
-(Issue 6 turns this table into a Merkle-tree log with signed, partner-witnessed checkpoints.)
+When the transaction commits, ``service.auditlog`` makes each record the next leaf of the log's
+Merkle tree.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from service import auditlog
 from service.models import AuditEvent
 
 ALLOWED, DENIED, ERROR = "allowed", "denied", "error"
@@ -58,4 +60,5 @@ def record(
         policy_version=policy_version,
     )
     session.add(event)
+    auditlog.pend(session, event)
     return event

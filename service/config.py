@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     pull_interval_seconds: float = Field(
         30.0, gt=0, description="how often to ask each partner for envelopes we may have missed"
     )
+    checkpoint_interval_seconds: float = Field(
+        60.0, gt=0, description="how often to sign a checkpoint of the audit log when it grew"
+    )
     login_failures_before_delay: int = Field(
         5, ge=1, description="consecutive failed logins after which an account must wait"
     )

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from policies import ROLE_MAY_READ_CONTENT
+from service.auditlog import micros
 from service.models import AuditEvent, Delivery, Inbound, Partner, Report, User
 from service.node import Node
 from service.reports import DeliveryView, delivery_view, open_title
@@ -233,7 +234,10 @@ class PartnerOut(BaseModel):
 
 class AuditEventOut(BaseModel):
     id: int
+    seq: int | None = Field(description="the record's leaf index in the log; None: not in it")
+    leaf_hash: str | None = Field(description="the leaf hash the Merkle tree holds (base64url)")
     at: datetime
+    at_us: int = Field(description="``at`` in microseconds since the epoch, as the leaf has it")
     actor_type: str
     actor: str
     role: str | None
@@ -246,8 +250,24 @@ class AuditEventOut(BaseModel):
     policy_version: str | None
 
     @classmethod
-    def of(cls, e: AuditEvent) -> AuditEventOut:
-        return cls.model_validate(e, from_attributes=True)
+    def of(cls, e: AuditEvent, leaf_hash: str | None = None) -> AuditEventOut:
+        return cls(
+            id=e.id,
+            seq=e.seq,
+            leaf_hash=leaf_hash,
+            at=e.at,
+            at_us=micros(e.at),
+            actor_type=e.actor_type,
+            actor=e.actor,
+            role=e.role,
+            action=e.action,
+            object_type=e.object_type,
+            object_id=e.object_id,
+            outcome=e.outcome,
+            reason=e.reason,
+            remote_addr=e.remote_addr,
+            policy_version=e.policy_version,
+        )
 
 
 class NodeInfo(BaseModel):

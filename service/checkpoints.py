@@ -1,0 +1,169 @@
+"""Signed checkpoints of this node's audit log, and what the log can prove from them.
+
+A checkpoint (docs/protocol.md section 9) is a C2SP tlog-checkpoint, signed as a note with the
+Ed25519 half of the node's identity key under the name ``liaison/<node id>/audit``. The node
+signs one every ``checkpoint_interval_seconds`` when the log has grown (:class:`Notary`) and on
+demand. Proofs are computed from the stored complete subtrees (``service.auditlog``): a few
+indexed lookups whatever the size of the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto import merkle
+from crypto.logverify import origin_of, witness_name
+from crypto.note import SIG_COSIGNATURE_V1, Checkpoint, NoteVerifier, sign_note
+from service import auditlog
+from service.errors import NotFound
+from service.models import AuditCheckpoint, AuditCosignature, AuditEvent
+from service.node import Node
+
+log = logging.getLogger("liaison.checkpoints")
+
+
+def node_verifier(node_id: str, ed25519: bytes) -> NoteVerifier:
+    """The key that signs ``node_id``'s checkpoints."""
+    return NoteVerifier(origin_of(node_id), ed25519)
+
+
+def witness_verifier(node_id: str, ed25519: bytes) -> NoteVerifier:
+    """The key ``node_id`` cosigns its partners' checkpoints with (cosignature/v1)."""
+    return NoteVerifier(witness_name(node_id), ed25519, SIG_COSIGNATURE_V1)
+
+
+def own_verifier(node: Node) -> NoteVerifier:
+    return node_verifier(node.node_id, node.identity.signing.public.ed25519)
+
+
+def root_of(session: Session, size: int) -> bytes:
+    """The root of the first ``size`` records, from at most log2(size) + 1 stored subtrees."""
+    store = auditlog.TreeStore(session)
+    return merkle.root_from_subtrees(size, store.get_many(merkle.subtree_keys_for_root(size)))
+
+
+def latest(session: Session) -> AuditCheckpoint | None:
+    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1))
+
+
+def sign(node: Node, *, force: bool = False) -> AuditCheckpoint:
+    """Sign a checkpoint of the log as it is now, unless the latest one already covers it (then
+    that one is returned). ``force`` signs even an empty log."""
+    with node.db.transaction() as session:
+        _, size = auditlog.head(session, lock=True)
+        previous = latest(session)
+        if previous is not None and previous.size == size:
+            return previous
+        if size == 0 and not force:
+            raise NotFound("the audit log is empty: nothing to checkpoint", code="empty_log")
+        root = root_of(session, size)
+        origin = origin_of(node.node_id)
+        text = Checkpoint(origin, size, root).to_text()
+        row = AuditCheckpoint(
+            size=size,
+            root=root,
+            note=sign_note(text, name=origin, key=node.identity.signing),
+            signed_at=node.utcnow(),
+        )
+        session.add(row)
+        return row
+
+
+def get(session: Session, size: int | None) -> AuditCheckpoint:
+    """The checkpoint of ``size``, or the latest.
+
+    Raises:
+        NotFound: none (yet).
+    """
+    query = select(AuditCheckpoint)
+    row = session.scalar(
+        query.where(AuditCheckpoint.size == size)
+        if size is not None
+        else query.order_by(AuditCheckpoint.size.desc()).limit(1)
+    )
+    if row is None:
+        raise NotFound("no such checkpoint" if size is not None else "no checkpoint signed yet",
+                       code="no_checkpoint")  # fmt: skip
+    return row
+
+
+def cosignatures(session: Session, size: int) -> list[AuditCosignature]:
+    return list(
+        session.scalars(
+            select(AuditCosignature)
+            .where(AuditCosignature.size == size)
+            .order_by(AuditCosignature.witness)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    record: AuditEvent
+    leaf_hash: bytes
+    checkpoint: AuditCheckpoint
+    proof: list[bytes]
+    cosignatures: list[AuditCosignature]
+
+
+def inclusion(session: Session, seq: int, size: int | None) -> InclusionProof:
+    """The proof that record ``seq`` is in the log of the checkpoint of ``size`` (or the
+    latest checkpoint that covers it).
+
+    Raises:
+        NotFound: no such record, or no checkpoint covers it yet.
+    """
+    record = session.scalar(select(AuditEvent).where(AuditEvent.seq == seq))
+    if record is None:
+        raise NotFound(f"no audit record {seq}", code="no_record")
+    checkpoint = get(session, size)
+    if seq >= checkpoint.size:
+        raise NotFound(f"record {seq} is not covered by a checkpoint yet; sign one first",
+                       code="not_checkpointed")  # fmt: skip
+    store = auditlog.TreeStore(session)
+    rows = store.get_many([(0, seq), *merkle.inclusion_proof_keys(seq, checkpoint.size)])
+    proof = merkle.inclusion_proof(seq, checkpoint.size, rows)
+    return InclusionProof(record, rows[(0, seq)], checkpoint, proof,
+                          cosignatures(session, checkpoint.size))  # fmt: skip
+
+
+def consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
+    """The RFC 9162 consistency proof from the log at ``old_size`` to ``new_size``."""
+    if old_size == 0 or old_size == new_size:
+        return []
+    store = auditlog.TreeStore(session)
+    keys = merkle.consistency_proof_keys(old_size, new_size)
+    return merkle.consistency_proof(old_size, new_size, store.get_many(keys))
+
+
+class Notary:
+    """Signs a checkpoint every ``checkpoint_interval_seconds`` when the log has grown."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.stopping = threading.Event()
+
+    def run_once(self) -> AuditCheckpoint | None:
+        try:
+            return sign(self.node)
+        except NotFound:
+            return None
+
+    def run(self) -> None:
+        interval = self.node.settings.checkpoint_interval_seconds
+        while not self.stopping.wait(interval):
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("signing an audit checkpoint failed")
+
+
+def start_notary(node: Node) -> Notary:
+    notary = Notary(node)
+    threading.Thread(target=notary.run, name="liaison-notary", daemon=True).start()
+    return notary
