@@ -53,25 +53,35 @@ def latest(session: Session) -> AuditCheckpoint | None:
 
 def sign(node: Node, *, force: bool = False) -> AuditCheckpoint:
     """Sign a checkpoint of the log as it is now, unless the latest one already covers it (then
-    that one is returned). ``force`` signs even an empty log."""
+    that one is returned). ``force`` signs even an empty log.
+
+    Raises:
+        NotFound: the log is empty (and not ``force``).
+    """
     with node.db.transaction() as session:
-        _, size = auditlog.head(session, lock=True)
-        previous = latest(session)
-        if previous is not None and previous.size == size:
-            return previous
-        if size == 0 and not force:
-            raise NotFound("the audit log is empty: nothing to checkpoint", code="empty_log")
-        root = root_of(session, size)
-        origin = origin_of(node.node_id)
-        text = Checkpoint(origin, size, root).to_text()
-        row = AuditCheckpoint(
-            size=size,
-            root=root,
-            note=sign_note(text, name=origin, key=node.identity.signing),
-            signed_at=node.utcnow(),
-        )
-        session.add(row)
-        return row
+        return sign_in(session, node, force=force)
+
+
+def sign_in(session: Session, node: Node, *, force: bool = False) -> AuditCheckpoint:
+    """:func:`sign` in ``session``: the checkpoint covers the records committed before it (the
+    transaction's own records are sequenced after, at its commit)."""
+    _, size = auditlog.head(session, lock=True)
+    previous = latest(session)
+    if previous is not None and previous.size == size:
+        return previous
+    if size == 0 and not force:
+        raise NotFound("the audit log is empty: nothing to checkpoint", code="empty_log")
+    root = root_of(session, size)
+    origin = origin_of(node.node_id)
+    text = Checkpoint(origin, size, root).to_text()
+    row = AuditCheckpoint(
+        size=size,
+        root=root,
+        note=sign_note(text, name=origin, key=node.identity.signing),
+        signed_at=node.utcnow(),
+    )
+    session.add(row)
+    return row
 
 
 def get(session: Session, size: int | None) -> AuditCheckpoint:

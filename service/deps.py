@@ -107,4 +107,6 @@ Officer = Annotated[Principal, Depends(require("officer", "releaser"))]
 Reviewer = Annotated[Principal, Depends(require("officer", "releaser", "auditor"))]
 """Who may follow release decisions: officers, releasers and auditors (who see no content)."""
 Auditor = Annotated[Principal, Depends(require("auditor"))]
+AuditorOrAdmin = Annotated[Principal, Depends(require("auditor", "admin"))]
+"""The log's integrity (checkpoints, verification, alerts) concerns auditors and admins."""
 Admin = Annotated[Principal, Depends(require("admin"))]

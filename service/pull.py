@@ -24,7 +24,7 @@ from crypto import httpsig
 from crypto.canonical import canonicalize, parse_strict
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.errors import CryptoError, KeyExpired, MalformedInput, UnknownKey
-from service import audit, federation, outbox
+from service import audit, federation, outbox, witness
 from service.audit import Actor
 from service.errors import BadRequest, ServiceError
 from service.models import Partner
@@ -162,6 +162,11 @@ class Puller:
                 except (ServiceError, CryptoError, httpx.HTTPError) as exc:
                     reason = exc.diagnostics() if hasattr(exc, "diagnostics") else repr(exc)
                     self._record(partner_id, f"pull from {node_id} failed: {reason}")
+                    continue
+                try:
+                    await witness.witness_partner(self, client, partner_id)
+                except (ServiceError, CryptoError, httpx.HTTPError) as exc:
+                    log.warning("witnessing %s failed (will retry): %r", node_id, exc)
         return total
 
     def _record(self, partner_id: int, error: str | None) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from crypto.httpsig import HttpRequestParts
-from service import federation, pull
+from service import federation, pull, reconcile, witness
 from service.api.body import read_body
 from service.deps import NodeDep, RemoteAddr
 from service.errors import BadRequest
@@ -65,3 +65,21 @@ async def receipts(request: Request, node: NodeDep, addr: RemoteAddr) -> Respons
     return await _signed_request(
         request, node, addr, pull.JSON, 32 * 1024 * 1024, pull.serve_receipts
     )
+
+
+@router.post("/audit/checkpoint")
+async def audit_checkpoint(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+    """A signed checkpoint of our audit log and a consistency proof, for a witnessing partner."""
+    return await _signed_request(request, node, addr, pull.JSON, 8192, witness.serve_checkpoint)
+
+
+@router.post("/audit/cosignature")
+async def audit_cosignature(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+    """A partner's cosignature of one of our checkpoints."""
+    return await _signed_request(request, node, addr, pull.JSON, 8192, witness.serve_cosignature)
+
+
+@router.post("/audit/reconcile")
+async def audit_reconcile(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+    """What we hold from the calling partner and what we addressed to it, by message id."""
+    return await _signed_request(request, node, addr, pull.JSON, 1024, reconcile.serve)

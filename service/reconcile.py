@@ -1,0 +1,193 @@
+"""Reconciling with a partner: what we sent against what it signed as received, and the reverse,
+by message id (``liaison audit reconcile --partner SY``).
+
+The partner answers ``POST /federation/v1/audit/reconcile`` (signed request, signed answer) with
+two lists about us: the messages it stored from us (message id, seq, digest of the envelope as
+received) and the messages it addressed to us (message id, seq, state). We compare them with our
+deliveries to it (and the receipts it signed for them) and with what we stored from it. Every
+difference is listed; none is resolved silently:
+
+* ``receipt_but_not_received``: we hold the partner's signed receipt, it does not list the message
+  (it lost or removed it; our receipt is the evidence);
+* ``received_but_not_sent``: it lists a message from us that we never sent (a forgery, or a
+  restore of our database);
+* ``received_without_receipt``: it lists the message but we hold no receipt yet (in flight, or the
+  receipt was lost: a pull round will bring it);
+* ``sent_but_not_received``: it says it sent us a message we do not hold (in flight, or lost on
+  our side);
+* ``received_but_not_listed``: we hold a message from it that it does not list as sent to us.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto import httpsig
+from crypto.canonical import canonicalize, parse_strict
+from crypto.encoding import b64u_encode
+from crypto.errors import MalformedInput
+from service import audit, federation
+from service.audit import Actor
+from service.errors import BadRequest
+from service.models import Delivery, Inbound, Partner
+from service.node import Node
+from service.releases import HELD
+
+RECONCILE_PATH = "/federation/v1/audit/reconcile"
+MAX_ENTRIES = 100_000
+
+
+def serve(
+    node: Node, request: httpsig.HttpRequestParts, remote_addr: str | None
+) -> federation.SignedAnswer:
+    """What we hold from the calling partner, and what we addressed to it."""
+
+    def work(session: Session, partner: Partner) -> bytes:
+        if request.body.strip() != b"{}":
+            raise BadRequest("the body is {}")
+        received = [
+            {"message_id": m, "seq": s, "envelope_sha256": b64u_encode(d)}
+            for m, s, d in session.execute(
+                select(Inbound.message_id, Inbound.seq, Inbound.envelope_sha256)
+                .where(Inbound.partner_id == partner.id)
+                .order_by(Inbound.seq)
+                .limit(MAX_ENTRIES)
+            )
+        ]
+        sent = [
+            {"message_id": m, "seq": s, "state": st}
+            for m, s, st in session.execute(
+                select(Delivery.message_id, Delivery.seq, Delivery.state)
+                .where(Delivery.partner_id == partner.id, Delivery.seq.is_not(None))
+                .order_by(Delivery.seq)
+                .limit(MAX_ENTRIES)
+            )
+        ]
+        audit.record(session, actor=Actor("partner", partner.node_id, None, remote_addr),
+                     action="audit.reconcile", outcome=audit.ALLOWED, at=node.utcnow(),
+                     object_type="partner", object_id=partner.node_id,
+                     reason=f"{len(received)} received, {len(sent)} sent")  # fmt: skip
+        return canonicalize({"received_from_you": received, "sent_to_you": sent})
+
+    return federation.handle_signed(node, request, remote_addr, work)
+
+
+@dataclass
+class Reconciliation:
+    partner: str
+    sent_matched: int = 0
+    sent_pending: int = 0
+    received_matched: int = 0
+    discrepancies: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, direction: str, message_id: str, seq: int | None, kind: str, detail: str) -> None:
+        self.discrepancies.append({"direction": direction, "message_id": message_id, "seq": seq,
+                                   "kind": kind, "detail": detail})  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "partner": self.partner,
+            "sent": {"matched": self.sent_matched, "pending": self.sent_pending},
+            "received": {"matched": self.received_matched},
+            "discrepancies": self.discrepancies,
+        }
+
+
+def _entries(answer: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = answer.get(key)
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("message_id"), str) for i in items
+    ):
+        raise MalformedInput(f"a reconcile answer lists '{key}' with message ids")
+    return items
+
+
+def compare(session: Session, partner: Partner, answer: dict[str, Any]) -> Reconciliation:
+    """Our records against the partner's answer (the kinds in the module text)."""
+    result = Reconciliation(partner.node_id)
+    theirs_received = {i["message_id"]: i for i in _entries(answer, "received_from_you")}
+    theirs_sent = {i["message_id"]: i for i in _entries(answer, "sent_to_you")}
+    ours_sent = {
+        d.message_id: d
+        for d in session.scalars(
+            select(Delivery).where(Delivery.partner_id == partner.id, Delivery.state != HELD)
+        )
+    }
+    for message_id, d in ours_sent.items():
+        listed = message_id in theirs_received
+        if d.receipt is not None and not listed:
+            result.add("sent", message_id, d.seq, "receipt_but_not_received",
+                       f"{partner.node_id} signed a receipt for it (acknowledged "
+                       f"{d.acknowledged_at}) but does not list it as received")  # fmt: skip
+        elif d.receipt is None and listed:
+            result.add(
+                "sent",
+                message_id,
+                d.seq,
+                "received_without_receipt",
+                f"{partner.node_id} lists it as received; we hold no receipt yet",
+            )
+        elif listed:
+            result.sent_matched += 1
+        else:
+            result.sent_pending += 1
+    for message_id, item in theirs_received.items():
+        if message_id not in ours_sent:
+            result.add("sent", message_id, item.get("seq"), "received_but_not_sent",
+                       f"{partner.node_id} lists a message from us that we never sent")  # fmt: skip
+    ours_received = {
+        m: s
+        for m, s in session.execute(
+            select(Inbound.message_id, Inbound.seq).where(Inbound.partner_id == partner.id)
+        )
+    }
+    for message_id, item in theirs_sent.items():
+        if message_id in ours_received:
+            result.received_matched += 1
+        elif item.get("state") not in ("refused", "withheld"):
+            result.add("received", message_id, item.get("seq"), "sent_but_not_received",
+                       f"{partner.node_id} says it sent it ({item.get('state')}); we do not "
+                       "hold it")  # fmt: skip
+    for message_id, seq in ours_received.items():
+        if message_id not in theirs_sent:
+            result.add(
+                "received",
+                message_id,
+                seq,
+                "received_but_not_listed",
+                f"we hold it from {partner.node_id}, which does not list it as sent",
+            )
+    return result
+
+
+async def reconcile(node: Node, partner_node_id: str, actor: Actor) -> Reconciliation:
+    """Ask ``partner_node_id`` for its lists and compare them with ours (recorded).
+
+    Raises:
+        NotFound: the partner is not pinned.
+        ServiceError, CryptoError, httpx.HTTPError: the exchange failed.
+    """
+    from service.partners import get_partner
+    from service.pull import Puller
+
+    with node.db.transaction() as session:
+        partner = get_partner(session, partner_node_id)
+    assert node.http_client is not None
+    async with node.http_client() as client:
+        raw = await Puller(node)._signed_post(client, partner, RECONCILE_PATH, b"{}")
+    answer = parse_strict(raw, max_bytes=64 * 1024 * 1024)
+    if not isinstance(answer, dict):
+        raise MalformedInput("a reconcile answer is a JSON object")
+    with node.db.transaction() as session:
+        partner = get_partner(session, partner_node_id)
+        result = compare(session, partner, answer)
+        audit.record(session, actor=actor, action="audit.reconcile",
+                     outcome=audit.ALLOWED if not result.discrepancies else audit.ERROR,
+                     at=node.utcnow(), object_type="partner", object_id=partner_node_id,
+                     reason=f"{result.sent_matched} sent and {result.received_matched} received "
+                     f"match, {len(result.discrepancies)} discrepancies")  # fmt: skip
+    return result
