@@ -36,11 +36,13 @@ demo-crypto: $(STAMP) ## The crypto core alone: seal, open, receipt, a tampered 
 bench: $(STAMP) ## Crypto figures, then two real nodes end to end (10,000 reports; many minutes)
 	$(BIN)/python -m bench.crypto_bench
 	$(BIN)/python -m bench.policy_bench
+	$(BIN)/python -m bench.audit_bench
 	$(BIN)/python -m bench.e2e_bench
 
 bench-quick: $(STAMP) ## The same benchmarks with small sizes (a few minutes)
 	$(BIN)/python -m bench.crypto_bench --seconds 0.2
 	$(BIN)/python -m bench.policy_bench --seconds 0.2
+	$(BIN)/python -m bench.audit_bench --appends 300 --verify-records 3000 --big 100000
 	$(BIN)/python -m bench.e2e_bench --reports 300 --steady-seconds 10 --crypto-seconds 0.2
 
 clean: ## Remove the environment and caches

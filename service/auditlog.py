@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, tuple_
+from sqlalchemy import and_, event, insert, or_, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from crypto import merkle
@@ -82,9 +82,11 @@ class TreeStore:
         found = {k: self.added[k] for k in wanted if k in self.added}
         missing = [k for k in wanted if k not in found]
         if missing:
+            # One equality pair per key, OR-ed: both databases answer each from the primary key
+            # index (SQLite does not use it for a row-value IN list, and scans instead).
             rows = self.session.execute(
                 select(AuditNode.level, AuditNode.idx, AuditNode.hash).where(
-                    tuple_(AuditNode.level, AuditNode.idx).in_(missing)
+                    or_(*(and_(AuditNode.level == lv, AuditNode.idx == ix) for lv, ix in missing))
                 )
             )
             for level, index, value in rows:
@@ -96,7 +98,14 @@ class TreeStore:
 
     def put(self, level: int, index: int, value: bytes) -> None:
         self.added[(level, index)] = value
-        self.session.add(AuditNode(level=level, idx=index, hash=value))
+
+    def write(self) -> None:
+        """Insert the nodes added, in one statement."""
+        if self.added:
+            self.session.execute(
+                insert(AuditNode),
+                [{"level": lv, "idx": ix, "hash": h} for (lv, ix), h in self.added.items()],
+            )
 
 
 def head(session: Session, *, lock: bool) -> tuple[NodeState, int]:
@@ -122,6 +131,7 @@ def append(session: Session, events: list[AuditEvent]) -> None:
         for level, index, value in merkle.append_updates(n, leaf, store.get):
             store.put(level, index, value)
         n += 1
+    store.write()
     state.value = str(n)
 
 

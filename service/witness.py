@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crypto import httpsig
@@ -210,14 +211,17 @@ async def witness_partner(puller: Puller, client: httpx.AsyncClient, partner_id:
     # W3
     line = cosign(verified.text, name=witness_name(node.node_id), key=node.identity.signing,
                   timestamp=node.now())  # fmt: skip
-    with node.db.transaction() as session:
-        session.add(WitnessedCheckpoint(partner_id=partner_id, size=checkpoint.size,
-                                        root=checkpoint.root, note=note, cosignature=line,
-                                        cosigned_at=node.utcnow()))  # fmt: skip
-        audit.record(session, actor=Actor.system(), action="witness.cosign",
-                     outcome=audit.ALLOWED, at=node.utcnow(), object_type="partner",
-                     object_id=partner.node_id,
-                     reason=f"checkpoint {checkpoint.size}")  # fmt: skip
+    try:
+        with node.db.transaction() as session:
+            session.add(WitnessedCheckpoint(partner_id=partner_id, size=checkpoint.size,
+                                            root=checkpoint.root, note=note, cosignature=line,
+                                            cosigned_at=node.utcnow()))  # fmt: skip
+            audit.record(session, actor=Actor.system(), action="witness.cosign",
+                         outcome=audit.ALLOWED, at=node.utcnow(), object_type="partner",
+                         object_id=partner.node_id,
+                         reason=f"checkpoint {checkpoint.size}")  # fmt: skip
+    except IntegrityError:
+        return "unchanged"  # another replica of this node cosigned it at the same moment
     await puller._signed_post(
         client,
         partner,
