@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -238,8 +239,19 @@ def rotate_encryption_keys(
                 session.add(NodeState(name=KEY_SERIAL, value=str(serial)))
             else:
                 state.value = str(serial)
+            audit.record(
+                session,
+                actor=Actor("system", "console"),
+                action="key.rotate",
+                outcome=audit.ALLOWED,
+                at=datetime.fromtimestamp(now, UTC),
+                object_type="key",
+                object_id=new.kid,
+                reason=f"key document serial {serial}; encryption key {new.kid} until "
+                f"{new.not_after}; destroyed: {', '.join(destroyed) or 'none'}",
+            )
             # The key file is replaced atomically inside the transaction: if writing it fails,
-            # the serial is not raised.
+            # the serial is not raised and nothing is recorded.
             save_identity(identity, settings.key_file, passphrase, kdf)
     finally:
         db.dispose()

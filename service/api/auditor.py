@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from crypto.encoding import b64u_encode
 from crypto.fingerprint import fingerprint
 from crypto.note import add_signature
-from service import audit, auditverify, checkpoints, reconcile
+from service import audit, auditlog, auditverify, checkpoints, reconcile
 from service.api.schemas import AuditEventOut
 from service.auditverify import record_fields
 from service.deps import Auditor, AuditorOrAdmin, NodeDep, RemoteAddr
@@ -29,6 +29,7 @@ Text = Annotated[str | None, Query(max_length=200)]
 def events(
     node: NodeDep,
     auditor: Auditor,
+    addr: RemoteAddr,
     action: Annotated[
         str | None, Query(max_length=48, description="exact, or a prefix with *")
     ] = None,
@@ -71,9 +72,42 @@ def events(
         if include_unsequenced and len(rows) < limit:
             stray = query.where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)
             rows += list(session.execute(stray.limit(limit - len(rows))))
-        return [
+        answer = [
             AuditEventOut.of(e, b64u_encode(leaf) if leaf is not None else None) for e, leaf in rows
         ]
+        filters = {"action": action, "actor": actor, "object_id": object_id,
+                   "object_type": object_type, "outcome": outcome, "since": since,
+                   "until": until}  # fmt: skip
+        used = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
+        audit.record(session, actor=auditor.actor(addr), action="audit.read",
+                     outcome=audit.ALLOWED, at=node.utcnow(),
+                     reason=f"after seq {after_seq}, {len(answer)} records"
+                     + (f"; {used}" if used else ""))  # fmt: skip
+        return answer
+
+
+@router.post("/exports", status_code=201)
+def export(node: NodeDep, auditor: Auditor, addr: RemoteAddr) -> dict[str, Any]:
+    """Start an export of the log (``liaison audit export``): recorded as ``audit.export``, and
+    answers the checkpoints and keys the export is to be verified against; the records follow
+    through ``GET /events``."""
+    with node.db.transaction() as session:
+        size = auditlog.size(session)
+        rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size))
+        answer = {
+            "size": size,
+            "checkpoints": [_checkpoint(session, row) for row in rows],
+            "keys": _keys(node, session),
+        }
+        audit.record(
+            session,
+            actor=auditor.actor(addr),
+            action="audit.export",
+            outcome=audit.ALLOWED,
+            at=node.utcnow(),
+            reason=f"{size} records, {len(answer['checkpoints'])} checkpoints",
+        )
+        return answer
 
 
 def _keys(node: NodeDep, session: Session) -> dict[str, Any]:

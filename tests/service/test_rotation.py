@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from crypto.keys import load_identity
 from service.bootstrap import open_node, rotate_encryption_keys
-from service.models import Delivery
+from service.models import AuditEvent, Delivery
 from tests.service.test_sync import _inbound_seqs, _submit
 from tests.twonode import FAST_KDF, PASSPHRASE
 
@@ -22,6 +22,9 @@ async def test_rotation_publishes_a_new_key_and_partners_follow(pinned, clock):
     clock.advance(80 * DAY)  # ten days before the first key expires, SY's admin rotates
     rotation = rotate_encryption_keys(settings, PASSPHRASE, now=sy.node.now(), kdf=FAST_KDF)
     assert rotation.serial == 2 and rotation.destroyed == [] and rotation.new_kid != old_kid
+    with sy.node.db.transaction() as s:  # a key change is in the audit log
+        [record] = s.scalars(select(AuditEvent).where(AuditEvent.action == "key.rotate")).all()
+        assert record.object_id == rotation.new_kid and "serial 2" in (record.reason or "")
 
     # A restarted SY serves the new document and still holds the old key.
     restarted = open_node(settings, PASSPHRASE, clock=clock, http_client=sy.node.http_client)
