@@ -94,18 +94,15 @@ def export(node: NodeDep, auditor: Auditor, addr: RemoteAddr) -> dict[str, Any]:
     with node.db.transaction() as session:
         size = auditlog.size(session)
         rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size))
-        answer = {
-            "size": size,
-            "checkpoints": [_checkpoint(session, row) for row in rows],
-            "keys": _keys(node, session),
-        }
+        signed = [_checkpoint(session, row) for row in rows]
+        answer = {"size": size, "checkpoints": signed, "keys": _keys(node, session)}
         audit.record(
             session,
             actor=auditor.actor(addr),
             action="audit.export",
             outcome=audit.ALLOWED,
             at=node.utcnow(),
-            reason=f"{size} records, {len(answer['checkpoints'])} checkpoints",
+            reason=f"{size} records, {len(signed)} checkpoints",
         )
         return answer
 
