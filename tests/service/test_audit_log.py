@@ -236,3 +236,19 @@ def test_the_leaf_encoding_is_the_documented_one(nodes):
 
     assert auditlog.leaf_data(event) == record_leaf(record_fields(event, None))
     assert auditlog.leaf_data(event).startswith(b'{"action":"report.read","actor":"officer"')
+
+
+async def test_reading_and_exporting_the_log_are_recorded_too(nodes):
+    from tests.service.test_enforcement import call
+
+    iq, _ = nodes
+    r = await call(iq, "GET", "/api/v1/audit/events", "auditor", params={"action": "auth.*"})
+    assert r.status_code == 200 and {e["action"] for e in r.json()} == {"auth.login"}
+    assert all(e["leaf_hash"] and e["seq"] is not None for e in r.json())
+    r = await call(iq, "POST", "/api/v1/audit/exports", "auditor")
+    assert r.status_code == 201 and r.json()["keys"]["node_id"] == "IQ"
+    with iq.node.db.transaction() as s:
+        actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    assert "audit.read" in actions and actions[-1] == "audit.export"
+    r = await call(iq, "GET", "/api/v1/audit/events", "officer")
+    assert r.status_code == 403
