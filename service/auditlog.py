@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, insert, or_, select
+from sqlalchemy import and_, event, insert, or_, select, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from crypto import merkle
@@ -108,22 +108,29 @@ class TreeStore:
             )
 
 
-def head(session: Session, *, lock: bool) -> tuple[NodeState, int]:
-    query = select(NodeState).where(NodeState.name == HEAD)
-    row = session.scalar(query.with_for_update() if lock else query)
-    if row is None:
+def read_head(session: Session, *, lock: bool) -> int:
+    """The log's size; with ``lock``, the head row stays locked until the transaction ends.
+
+    Raises:
+        LookupError: the head row is missing (the database was not migrated, or was damaged).
+    """
+    query = select(NodeState.value).where(NodeState.name == HEAD)
+    value = session.execute(query.with_for_update() if lock else query).scalar()
+    if value is None:
         raise LookupError("the audit log has no head (node_state audit_size): not migrated?")
-    return row, int(row.value)
+    return int(value)
 
 
 def size(session: Session) -> int:
     """The number of records in the log."""
-    return head(session, lock=False)[1]
+    return read_head(session, lock=False)
 
 
 def append(session: Session, events: list[AuditEvent]) -> None:
-    """Give ``events`` the next leaf indices and store their tree nodes (head locked)."""
-    state, n = head(session, lock=True)
+    """Give ``events`` the next leaf indices and store their tree nodes (head locked).
+
+    Core statements, not ORM objects: this runs at every commit that writes a record."""
+    n = read_head(session, lock=True)
     store = TreeStore(session)
     for item in events:
         item.seq = n
@@ -132,7 +139,7 @@ def append(session: Session, events: list[AuditEvent]) -> None:
             store.put(level, index, value)
         n += 1
     store.write()
-    state.value = str(n)
+    session.execute(update(NodeState).where(NodeState.name == HEAD).values(value=str(n)))
 
 
 def sequence(session: Session) -> None:

@@ -65,7 +65,7 @@ def sign(node: Node, *, force: bool = False) -> AuditCheckpoint:
 def sign_in(session: Session, node: Node, *, force: bool = False) -> AuditCheckpoint:
     """:func:`sign` in ``session``: the checkpoint covers the records committed before it (the
     transaction's own records are sequenced after, at its commit)."""
-    _, size = auditlog.head(session, lock=True)
+    size = auditlog.read_head(session, lock=True)
     previous = latest(session)
     if previous is not None and previous.size == size:
         return previous
