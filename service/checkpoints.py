@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from crypto import merkle
 from crypto.logverify import origin_of, witness_name
 from crypto.note import SIG_COSIGNATURE_V1, Checkpoint, NoteVerifier, sign_note
-from service import auditlog
+from service import audit, auditlog
+from service.audit import Actor
 from service.errors import NotFound
-from service.models import AuditCheckpoint, AuditCosignature, AuditEvent
+from service.models import AuditAlert, AuditCheckpoint, AuditCosignature, AuditEvent, AuditNode
 from service.node import Node
 
 log = logging.getLogger("liaison.checkpoints")
@@ -69,6 +70,12 @@ def sign_in(session: Session, node: Node, *, force: bool = False) -> AuditCheckp
     previous = latest(session)
     if previous is not None and previous.size == size:
         return previous
+    problem = self_check(session, previous, size)
+    if problem is not None and previous is not None:
+        # Signing now would vouch for a log that no longer extends what we signed: refuse,
+        # keep showing the last good checkpoint, and raise the alarm.
+        _own_alert(session, node, problem)
+        return previous
     if size == 0 and not force:
         raise NotFound("the audit log is empty: nothing to checkpoint", code="empty_log")
     root = root_of(session, size)
@@ -82,6 +89,58 @@ def sign_in(session: Session, node: Node, *, force: bool = False) -> AuditCheckp
     )
     session.add(row)
     return row
+
+
+def self_check(session: Session, previous: AuditCheckpoint | None, size: int) -> str | None:
+    """Before signing a checkpoint of ``size``: does the log still extend the last one signed?
+
+    Checked with a few lookups: the log is not smaller than the last checkpoint; the stored tree
+    still gives its signed root; and every record written since hashes to the leaf stored for it.
+    (A full verification, ``service.auditverify``, also re-hashes the older records.)
+    """
+    if previous is None:
+        return None
+    if size < previous.size:
+        return (f"the log holds {size} records, fewer than the {previous.size} of the last "
+                "checkpoint signed: truncated")  # fmt: skip
+    if root_of(session, previous.size) != previous.root:
+        return (f"the stored tree no longer gives the root signed at size {previous.size}: "
+                "rewritten")  # fmt: skip
+    rows = session.execute(
+        select(AuditEvent, AuditNode.hash)
+        .outerjoin(AuditNode, (AuditNode.level == 0) & (AuditNode.idx == AuditEvent.seq))
+        .where(AuditEvent.seq >= previous.size)
+        .order_by(AuditEvent.seq)
+    )
+    expected = previous.size
+    for event, leaf in rows:
+        if event.seq != expected:
+            return f"record {expected} is missing"
+        if leaf is None or merkle.leaf_hash(auditlog.leaf_data(event)) != leaf:
+            return f"record {event.seq} does not match its leaf: edited"
+        expected += 1
+    if expected != size:
+        return f"records {expected}..{size - 1} are missing"
+    return None
+
+
+def _own_alert(session: Session, node: Node, problem: str) -> None:
+    """Record that this node's own log fails its check (once per finding)."""
+    seen = session.scalar(
+        select(AuditAlert.id).where(
+            AuditAlert.subject == node.node_id,
+            AuditAlert.kind == "tampered",
+            AuditAlert.detail == problem,
+        )
+    )
+    if seen is not None:
+        return
+    session.add(AuditAlert(at=node.utcnow(), subject=node.node_id, kind="tampered",
+                           detail=problem, evidence=None))  # fmt: skip
+    audit.record(session, actor=Actor.system(), action="audit.tampered", outcome=audit.ERROR,
+                 at=node.utcnow(), object_type="audit_log", object_id=node.node_id,
+                 reason=f"no checkpoint signed: {problem}")  # fmt: skip
+    log.error("the audit log fails its check, no checkpoint signed: %s", problem)
 
 
 def get(session: Session, size: int | None) -> AuditCheckpoint:

@@ -252,3 +252,44 @@ async def test_reading_and_exporting_the_log_are_recorded_too(nodes):
     assert "audit.read" in actions and actions[-1] == "audit.export"
     r = await call(iq, "GET", "/api/v1/audit/events", "officer")
     assert r.status_code == 403
+
+
+async def test_the_node_refuses_to_sign_over_a_log_that_no_longer_extends_its_checkpoint(logged):
+    from service.models import AuditAlert
+
+    before = checkpoints.sign(logged.node)
+    seq = _seq_of(logged, "report.submit")
+    sql(logged, "UPDATE audit_events SET reason = 'nothing' WHERE seq = :s", s=seq)
+    with logged.node.db.transaction() as s:  # rebuild the whole tree over the edited record
+        events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+        tree = merkle.complete_subtrees([merkle.leaf_hash(auditlog.leaf_data(e)) for e in events])
+    sql(logged, "DELETE FROM audit_tree")
+    for (level, index), value in tree.items():
+        sql(logged, "INSERT INTO audit_tree (level, idx, hash) VALUES (:l, :i, :h)",
+            l=level, i=index, h=value)  # fmt: skip
+    with logged.node.db.transaction() as s:  # something new happens, so a checkpoint is due
+        record(s, actor=Actor.system(), action="test.after", outcome=ALLOWED,
+               at=logged.node.utcnow())  # fmt: skip
+    after = checkpoints.sign(logged.node)
+    assert after.size == before.size  # not signed: the last good checkpoint stays
+    with logged.node.db.transaction() as s:
+        [alert] = s.scalars(select(AuditAlert)).all()
+        assert alert.subject == "IQ" and alert.kind == "tampered" and "rewritten" in alert.detail
+    checkpoints.sign(logged.node)
+    with logged.node.db.transaction() as s:
+        assert len(s.scalars(select(AuditAlert)).all()) == 1  # one alert, not one per attempt
+
+
+async def test_edited_new_records_are_caught_before_they_are_signed(logged):
+    from service.models import AuditAlert
+
+    with logged.node.db.transaction() as s:
+        event = record(s, actor=Actor.system(), action="test.new", outcome=ALLOWED,
+                       at=logged.node.utcnow())  # fmt: skip
+    sql(logged, "UPDATE audit_events SET reason = 'edited' WHERE id = :i", i=event.id)
+    before = size(logged)
+    checkpoint = checkpoints.sign(logged.node)
+    assert checkpoint.size < before
+    with logged.node.db.transaction() as s:
+        [alert] = s.scalars(select(AuditAlert)).all()
+        assert "edited" in alert.detail
