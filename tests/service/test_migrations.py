@@ -32,3 +32,43 @@ def test_upgrade_is_idempotent(tmp_path):
     with fresh_database("sqlite", tmp_path) as url:
         upgrade(url)
         upgrade(url)  # a node restarting migrates again: nothing to do, nothing breaks
+
+
+def test_records_written_before_the_merkle_log_become_its_first_leaves(backend, tmp_path):
+    """Revision 0004 sequences the audit records of a node that ran 0003, hashed exactly as
+    the node hashes new ones: the node's own verification passes after the upgrade."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, text
+
+    from crypto import merkle
+    from service import auditlog
+    from service.db import Database
+    from service.models import AuditEvent
+
+    with fresh_database(backend, tmp_path, "backfill") as url:
+        upgrade(url, "0003")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            for i in range(21):
+                conn.execute(
+                    text("INSERT INTO audit_events (at, actor_type, actor, role, action, "
+                         "object_type, object_id, outcome, reason, remote_addr, policy_version) "
+                         "VALUES (:at, 'user', 'officer', 'officer', 'report.read', 'report', "
+                         ":o, 'allowed', NULL, '198.51.100.7', NULL)"),
+                    {"at": datetime(2026, 11, 20, 8, 30, i, 123456, tzinfo=UTC), "o": f"r{i}"},
+                )  # fmt: skip
+        engine.dispose()
+        upgrade(url)
+        db = Database(url)
+        try:
+            with db.transaction() as session:
+                events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+                assert [e.seq for e in events] == list(range(21))
+                leaves = [merkle.leaf_hash(auditlog.leaf_data(e)) for e in events]
+                store = auditlog.TreeStore(session)
+                rows = store.get_many(merkle.subtree_keys_for_root(21))
+                assert merkle.root_from_subtrees(21, rows) == merkle.root(leaves)
+                assert auditlog.size(session) == 21
+        finally:
+            db.dispose()
