@@ -17,7 +17,15 @@
     liaison release approve|refuse REPORT --partner SY [--note TEXT]
     liaison inbox [list] [--quarantined | --rejected]
     liaison inbox show ID [--bundle]                  liaison inbox accept|reject ID [--note TEXT]
-    liaison audit [--action A ...]
+    liaison audit [log] [--actor A] [--action X|X*] [--object ID] [--object-type T]
+                  [--outcome O] [--since ISO] [--until ISO] [--after-seq N]
+                  [--limit N | --all] [--format table|json|csv]
+    liaison audit verify [--fingerprint FP]           (fetches the whole log and verifies it here)
+    liaison audit proof SEQ [--size N] [--out FILE]
+    liaison audit check-proof FILE [--fingerprint FP]
+    liaison audit export --out DIR
+    liaison audit verify-export DIR [--fingerprint FP]
+    liaison audit alerts | checkpoint                 liaison audit reconcile --partner SY
     liaison courier export --partner SY --out FILE    liaison courier import FILE [--receipts-out F]
 
 Every listing command takes ``--json`` (the API's JSON, pretty, keys sorted). The node URL comes
@@ -57,7 +65,7 @@ from typing import Any, NoReturn
 
 import httpx
 
-from clients import commands
+from clients import audit_commands, commands
 from clients.errors import ApiError, ConnectionFailed, LiaisonError, NotLoggedIn, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_CONNECT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -119,9 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
-        group: Any, name: str, handler: Callable[..., int], parents: Sequence[str] = (), **kw: Any
+        group: Any,
+        name: str,
+        handler: Callable[..., int],
+        parents: Sequence[str] = (),
+        parents_extra: Sequence[argparse.ArgumentParser] = (),
+        **kw: Any,
     ) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = group.add_parser(name, parents=[p[x] for x in parents], **kw)
+        chosen = [p[x] for x in parents] + list(parents_extra)
+        sub: argparse.ArgumentParser = group.add_parser(name, parents=chosen, **kw)
         sub.set_defaults(handler=handler)
         return sub
 
@@ -367,13 +381,163 @@ def build_parser() -> argparse.ArgumentParser:
         review = add(inbox_cmds, name, handler, ("url", "json", "note"), help=what)
         review.add_argument("id", metavar="ID")
 
-    audit = add(top, "audit", commands.audit, ("url", "json"), help="the access log (auditor)")
-    audit.add_argument("--action")
-    audit.add_argument("--actor")
-    audit.add_argument("--outcome", choices=("allowed", "denied", "error"))
-    audit.add_argument("--after-id", type=int, default=0, metavar="ID")
-    audit.add_argument("--limit", type=int, default=200, metavar="N")
+    _add_audit(top, add)
     return parser
+
+
+def _audit_log_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    _flag(flags, "--actor", metavar="NAME", help="who acted (a username or a partner node id)")
+    _flag(flags, "--action", metavar="ACTION", help="e.g. auth.login, or a prefix: report.*")
+    _flag(flags, "--object", dest="object_id", metavar="ID", help="the object's id")
+    _flag(flags, "--object-type", metavar="TYPE", help="e.g. report, inbound, user")
+    _flag(flags, "--outcome", choices=("allowed", "denied", "error"))
+    _flag(
+        flags,
+        "--since",
+        type=audit_commands.iso_time,
+        metavar="TIME",
+        help="at or after (ISO 8601; UTC unless it has an offset)",
+    )
+    _flag(flags, "--until", type=audit_commands.iso_time, metavar="TIME", help="before")
+    _flag(flags, "--after-seq", type=_natural, metavar="N", help="records after leaf index N")
+    many = flags.add_mutually_exclusive_group()
+    _flag(many, "--limit", type=_positive, metavar="N", help="at most N records (default 200)")
+    _flag(many, "--all", action="store_true", help="every record that matches, page by page")
+    fmt = flags.add_mutually_exclusive_group()
+    _flag(fmt, "--format", choices=("table", "json", "csv"), help="table (default), json, csv")
+    _flag(
+        fmt,
+        "--json",
+        dest="format",
+        action="store_const",
+        const="json",
+        help="the API's JSON (--format json)",
+    )
+    return flags
+
+
+def _fingerprint_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    _flag(
+        flags,
+        "--fingerprint",
+        metavar="FP",
+        help="the node's fingerprint as its admins read it out ($LIAISON_NODE_FINGERPRINT)",
+    )
+    _flag(
+        flags,
+        "--witness-fingerprint",
+        action="append",
+        metavar="NODE=FP",
+        help="a witness's fingerprint you know (repeat)",
+    )
+    return flags
+
+
+def _add_audit(top: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    log_flags, fp = _audit_log_flags(), _fingerprint_flags()
+    audit = add(
+        top,
+        "audit",
+        audit_commands.audit_log,
+        ("url",),
+        parents_extra=[log_flags],
+        help="the access log and its verification (auditor)",
+    )
+    cmds = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+    add(
+        cmds,
+        "log",
+        audit_commands.audit_log,
+        ("url",),
+        parents_extra=[log_flags],
+        help="list the records (the default)",
+    )
+    add(
+        cmds,
+        "verify",
+        audit_commands.audit_verify,
+        ("url", "json"),
+        parents_extra=[fp],
+        help="fetch every record, checkpoint and key, and verify them here",
+    )
+    proof = add(
+        cmds,
+        "proof",
+        audit_commands.audit_proof,
+        ("url",),
+        help="the inclusion proof of one record, checkable offline",
+    )
+    proof.add_argument("seq", type=_natural, metavar="SEQ", help="the record's leaf index")
+    _flag(
+        proof,
+        "--size",
+        type=_positive,
+        metavar="N",
+        help="in the checkpoint of size N (default the latest)",
+    )
+    _flag(proof, "--out", metavar="FILE", help="write it here (mode 0600) instead of printing")
+    check = add(
+        cmds,
+        "check-proof",
+        audit_commands.audit_check_proof,
+        ("json",),
+        parents_extra=[fp],
+        help="verify a proof file with nothing but the file",
+    )
+    check.add_argument("file", metavar="FILE")
+    export = add(
+        cmds,
+        "export",
+        audit_commands.audit_export,
+        ("url", "json"),
+        help="records, checkpoints and keys to a new directory, to verify offline",
+    )
+    export.add_argument("--out", required=True, metavar="DIR", help="created mode 0700")
+    verify_export = add(
+        cmds,
+        "verify-export",
+        audit_commands.audit_verify_export,
+        ("json",),
+        parents_extra=[fp],
+        help="verify an export directory offline",
+    )
+    verify_export.add_argument("directory", metavar="DIR")
+    add(
+        cmds,
+        "alerts",
+        audit_commands.audit_alerts,
+        ("url", "json"),
+        help="partners' logs caught shrinking or forking (this node as their witness)",
+    )
+    add(
+        cmds,
+        "checkpoint",
+        audit_commands.audit_checkpoint,
+        ("url", "json"),
+        help="have the node sign a checkpoint of its log now",
+    )
+    reconcile = add(
+        cmds,
+        "reconcile",
+        audit_commands.audit_reconcile,
+        ("url", "json"),
+        help="what was sent to a partner against what it signed as received",
+    )
+    reconcile.add_argument("--partner", required=True, help="the partner node id, e.g. SY")
+
+
+def _natural(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number 0 or above")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number 1 or above")
+    return int(text)
 
 
 def _fail(message: str, code: int, details: Sequence[str] = ()) -> int:

@@ -4,7 +4,8 @@ A handler takes the parsed arguments and a :class:`Context`, prints its result t
 or ``Label: value`` lines by default, the API's JSON with ``--json``) and returns an exit code, or
 raises a :mod:`clients.errors` exception that ``clients.cli.main`` turns into one. Officer, auditor
 and HTTP admin commands go through :class:`clients.sdk.LiaisonClient`; commands on a local data dir
-call :mod:`clients.admin_local`, imported only when one of them runs.
+call :mod:`clients.admin_local`, imported only when one of them runs. The auditor's ``audit``
+commands are in :mod:`clients.audit_commands`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import httpx
 from clients import output, tokens
 from clients.errors import ApiError, UsageError
 from clients.passwords import PASSPHRASE_ENV, PASSWORD_ENV, read_secret, read_username
+from clients.privatefiles import write_private
 from clients.sdk import LiaisonClient, check_url
 
 URL_ENV = "LIAISON_URL"
@@ -843,7 +845,7 @@ def courier_export(args: argparse.Namespace, ctx: Context) -> int:
         data = client.courier_export(args.partner)
     envelopes, void, more = _envelopes_summary(data)
     out = Path(args.out)
-    _write_private(out, data)
+    write_private(out, data)
     if opt(args, "json"):
         emit_json(
             {
@@ -857,7 +859,10 @@ def courier_export(args: argparse.Namespace, ctx: Context) -> int:
         )
         return 0
     seqs = ", ".join(map(str, void)) if void else "none"
-    line = f"wrote {_count(envelopes, 'envelope')} for {args.partner} to {out} (void seqs: {seqs})"
+    line = (
+        f"wrote {output.plural(envelopes, 'envelope')} for {args.partner} to {out} "
+        f"(void seqs: {seqs})"
+    )
     if more:
         line += "; more are pending: export again once this file's receipts are imported"
     emit(output.clean(line))
@@ -880,7 +885,7 @@ def courier_import(args: argparse.Namespace, ctx: Context) -> int:
             )
         if invalid:
             print(
-                f"liaison: {_count(invalid, 'receipt')} did not verify "
+                f"liaison: {output.plural(invalid, 'receipt')} did not verify "
                 "(the node's audit log has the reasons)",
                 file=sys.stderr,
             )
@@ -892,7 +897,7 @@ def courier_import(args: argparse.Namespace, ctx: Context) -> int:
     # The node's JSON, written back compactly with sorted keys: for the strings and integers of a
     # receipts file this is its canonical form (RFC 8785).
     text = json.dumps(receipts_file, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    _write_private(receipts_out, text.encode("utf-8"))
+    write_private(receipts_out, text.encode("utf-8"))
     refused = answer.get("refused") or []
     if opt(args, "json"):
         emit_json({**answer, "receipts_out": str(receipts_out)})
@@ -921,56 +926,3 @@ def _envelopes_summary(data: bytes) -> tuple[int, list[int], bool]:
         return len(envelopes), [int(v) for v in void], bool(more)
     except (ValueError, TypeError, KeyError) as exc:
         raise ApiError(200, "bad_response", "the node's answer is not an envelopes file") from exc
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600, through a temporary file and a rename.
-
-    Raises:
-        OSError: the file cannot be written.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-# -- audit --
-
-
-def audit(args: argparse.Namespace, ctx: Context) -> int:
-    with ctx.client(node_url(args)) as client:
-        events = client.audit_events(
-            action=args.action,
-            actor=args.actor,
-            outcome=args.outcome,
-            after_id=args.after_id,
-            limit=args.limit,
-        )
-    if opt(args, "json"):
-        emit_json(events)
-        return 0
-    rows = [
-        (
-            e["id"],
-            output.when(e.get("at")),
-            f"{e.get('actor_type')}:{e.get('actor')}",
-            e.get("action"),
-            f"{e.get('object_type')}:{e.get('object_id')}" if e.get("object_id") else "-",
-            e.get("outcome"),
-            output.clean(e.get("reason"), width=80),
-        )
-        for e in events
-    ]
-    emit(output.table(("ID", "AT", "ACTOR", "ACTION", "OBJECT", "OUTCOME", "REASON"), rows))
-    return 0

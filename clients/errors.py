@@ -7,6 +7,9 @@
      ├── NotLoggedIn            no token, or the node refused it (expired, revoked, another node's)
      ├── ConnectionFailed       a server could not be reached or broke off (DNS, refused, timeout,
      │                          TLS, a malformed HTTP answer)
+     ├── VerificationFailed     what the node (or a file from it) presents does not verify: a key
+     │                          that is not the pinned fingerprint's, a bad signature or proof,
+     │                          a malformed proof file or export
      └── UsageError             the caller's input is unusable before anything is sent (no node
                                 URL, an invalid URL, no password and no terminal to ask on)
 
@@ -79,6 +82,11 @@ class NotLoggedIn(LiaisonError):
 
 class ConnectionFailed(LiaisonError):
     """A server could not be reached, or its answer was not HTTP we can read."""
+
+
+class VerificationFailed(LiaisonError):
+    """An audit check failed on the client's side: keys, signatures, proofs or the files
+    holding them (``clients.auditcheck``)."""
 
 
 class UsageError(LiaisonError):

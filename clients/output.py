@@ -33,6 +33,18 @@ def clean(value: object, *, width: int | None = None) -> str:
     return text
 
 
+def csv_cell(value: object, *, free_text: bool = True) -> str:
+    """``value`` as a CSV cell: empty for None, terminal-unsafe characters replaced as
+    :func:`clean` does (line breaks become spaces), and free text that a spreadsheet would run
+    as a formula (``=``, ``+``, ``-``, ``@`` first) prefixed with ``'``, as OWASP advises.
+    Values of a fixed alphabet (numbers, base64url hashes) are left as they are
+    (``free_text=False``). ``--format json`` is the exact form."""
+    if value is None:
+        return ""
+    text = clean(value) if value != "" else ""
+    return "'" + text if free_text and text[:1] in ("=", "+", "-", "@") else text
+
+
 def dumps_json(value: Any) -> str:
     """Pretty JSON with sorted keys, terminal-safe (see the module docstring)."""
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
@@ -70,3 +82,8 @@ def fields(pairs: Iterable[tuple[str, object]]) -> str:
     items = [(label, clean(value)) for label, value in pairs]
     width = max((len(label) for label, _ in items), default=0) + 1
     return "\n".join(f"{(label + ':').ljust(width)}  {value}" for label, value in items)
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 record``, ``2 records``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

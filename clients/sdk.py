@@ -14,6 +14,8 @@ followed, so a token is only ever sent to the URL it was issued for.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -23,7 +25,14 @@ from clients.errors import ApiError, ConnectionFailed, NotLoggedIn, UsageError
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 DEFAULT_TIMEOUT = 30.0
-_AUDIT_FILTERS = frozenset({"action", "actor", "outcome", "after_id", "limit"})
+_AUDIT_FILTERS = frozenset(
+    {"action", "actor", "object_id", "object_type", "outcome", "since", "until", "after_seq",
+     "limit", "include_unsequenced"}
+)  # fmt: skip
+MAX_AUDIT_PAGE = 5000
+"""The most records the node returns in one page of ``GET /api/v1/audit/events``."""
+MAX_CHECKPOINTS = 100_000
+"""The most checkpoints the node lists in one answer (it has no cursor for more)."""
 _PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "errors", "instance"})
 
 
@@ -436,14 +445,152 @@ class LiaisonClient:
     # -- auditor --
 
     def audit_events(self, **filters: Any) -> list[dict[str, Any]]:
-        """Audit events, oldest first; filters: action, actor, outcome, after_id, limit.
+        """One page of the audit log in log order (``seq``), each record with the leaf hash the
+        node's Merkle tree holds for it (``leaf_hash``, base64url) and ``at_us``.
+
+        Filters: ``action`` (exact, or a prefix ending with ``*``), ``actor``, ``object_id``,
+        ``object_type``, ``outcome`` (allowed, denied, error), ``since`` and ``until`` (datetimes
+        or ISO 8601 strings; a naive datetime is taken as UTC), ``after_seq`` (default -1),
+        ``limit`` (at most 5000, default 200), ``include_unsequenced`` (records written outside
+        the log follow the others). None leaves a filter out.
 
         Raises:
             TypeError: an unknown filter (a programming error, not a node error).
+            ApiError: 422 for an invalid filter value.
         """
         unknown = set(filters) - _AUDIT_FILTERS
         if unknown:
             raise TypeError(f"unknown audit filters: {', '.join(sorted(unknown))}")
-        params = {k: v for k, v in filters.items() if v is not None}
-        result: list[dict[str, Any]] = self._request("GET", "/api/v1/audit/events", params=params)
-        return result
+        params = {k: _param(v) for k, v in filters.items() if v is not None}
+        return _list_of_objects(self._request("GET", "/api/v1/audit/events", params=params))
+
+    def iter_audit_events(
+        self, *, limit: int | None = None, page_size: int = MAX_AUDIT_PAGE, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every record that matches ``filters`` (as :meth:`audit_events`), page by page by
+        ``after_seq``; at most ``limit`` of them (None: all).
+
+        Records without a place in the log (``include_unsequenced``) come after the last
+        sequenced one, and only as many as fit in that last page: the API has no cursor for them.
+
+        The node records each page read as a record of its own (``audit.read``), at the end of
+        the log: reading to the end includes those of the earlier pages.
+
+        Raises:
+            TypeError: an unknown filter.
+            ValueError: ``page_size`` below 2.
+            ApiError: the node answers out of order (the same page twice), or an error.
+        """
+        if page_size < 2:
+            # The node records every read of the log, one record a page: pages of one would
+            # chase their own records for ever.
+            raise ValueError("page_size must be at least 2")
+        after = filters.pop("after_seq", None)
+        after = -1 if after is None else after
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = page_size if remaining is None else min(page_size, remaining)
+            page = self.audit_events(**filters, after_seq=after, limit=size)
+            yield from page
+            if remaining is not None:
+                remaining -= len(page)
+            sequenced = [e.get("seq") for e in page if e.get("seq") is not None]
+            if len(page) < size or len(sequenced) < len(page):
+                return  # the last page (or the unsequenced records after it)
+            last = sequenced[-1]
+            if not isinstance(last, int) or isinstance(last, bool) or last <= after:
+                raise ApiError(200, "bad_response", "the node's audit pages are out of order")
+            after = last
+
+    def start_audit_export(self) -> dict[str, Any]:
+        """Tell the node an export starts (it records ``audit.export``); its answer holds the
+        log's ``size`` now, every ``checkpoints`` entry (as :meth:`audit_checkpoints`) and the
+        ``keys`` (as :meth:`audit_keys`). The records follow through :meth:`iter_audit_events`."""
+        return _object(self._request("POST", "/api/v1/audit/exports"))
+
+    def audit_keys(self) -> dict[str, Any]:
+        """The keys to check the log with: ``node_id``, ``checkpoint_key`` (a C2SP verifier key),
+        ``identity`` (``ed25519``, ``ml_dsa_65``, base64url), ``fingerprint`` and ``witnesses``
+        (per partner: ``cosignature_key``, ``identity``, ``fingerprint``). Unverified:
+        :func:`clients.auditcheck.check_keys` checks them against a fingerprint."""
+        return _object(self._request("GET", "/api/v1/audit/keys"))
+
+    def audit_checkpoints(self, *, limit: int = MAX_CHECKPOINTS) -> list[dict[str, Any]]:
+        """The checkpoints the node signed, smallest first (``size``, ``root``, ``signed_at``,
+        ``note``, ``cosignatures`` as ``[{witness, line}]``, ``cosigned_note``)."""
+        return _list_of_objects(
+            self._request("GET", "/api/v1/audit/checkpoints", params={"limit": limit})
+        )
+
+    def latest_audit_checkpoint(self) -> dict[str, Any]:
+        """The largest checkpoint signed so far.
+
+        Raises:
+            ApiError: 404 ``no_checkpoint`` before the first.
+        """
+        return _object(self._request("GET", "/api/v1/audit/checkpoints/latest"))
+
+    def sign_audit_checkpoint(self) -> dict[str, Any]:
+        """Have the node sign a checkpoint of its log now (or get the latest, if it covers it).
+
+        Raises:
+            ApiError: 404 ``empty_log`` when there is nothing to sign.
+        """
+        return _object(self._request("POST", "/api/v1/audit/checkpoints"))
+
+    def audit_proof(self, seq: int, *, size: int | None = None) -> dict[str, Any]:
+        """A ``liaison-audit-proof/1`` document: record ``seq``, its RFC 9162 inclusion proof in
+        the checkpoint of ``size`` (default the latest), that checkpoint with its cosignatures,
+        and the keys; everything :func:`clients.auditcheck.check_proof` needs offline.
+
+        Raises:
+            ApiError: 404 ``no_record``, ``no_checkpoint`` or ``not_checkpointed``.
+        """
+        params = {} if size is None else {"size": size}
+        path = f"/api/v1/audit/proof/{_segment(str(seq))}"
+        return _object(self._request("GET", path, params=params))
+
+    def audit_consistency(self, first: int, second: int) -> dict[str, Any]:
+        """The RFC 9162 consistency proof between the node's checkpoints of two sizes."""
+        params = {"from": first, "to": second}
+        return _object(self._request("GET", "/api/v1/audit/consistency", params=params))
+
+    def audit_self_check(self) -> dict[str, Any]:
+        """The node's own verification of its log (``ok``, ``records``, ``failure``...). An
+        auditor should not rely on it: ``liaison audit verify`` repeats it client-side."""
+        return _object(self._request("GET", "/api/v1/audit/verify"))
+
+    def audit_alerts(self) -> list[dict[str, Any]]:
+        """Evidence the node found, as a witness, that a partner's log shrank or forked."""
+        return _list_of_objects(self._request("GET", "/api/v1/audit/alerts"))
+
+    def audit_reconcile(self, partner: str) -> dict[str, Any]:
+        """What the node sent ``partner`` against what the partner signed as received, and the
+        reverse: ``sent`` (``matched``, ``pending``), ``received`` (``matched``) and
+        ``discrepancies`` (``direction``, ``message_id``, ``seq``, ``kind``, ``detail``).
+
+        Raises:
+            ApiError: 404 for a partner that is not pinned; an error status when the node
+                cannot ask it (unreachable, or its answer does not verify).
+        """
+        answer = self._request("GET", "/api/v1/audit/reconcile", params={"partner": partner})
+        return _object(answer)
+
+
+def _param(value: Any) -> Any:
+    """A query value: datetimes as ISO 8601 with their offset (naive ones taken as UTC)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return value
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ApiError(200, "bad_response", "the node's answer is not a JSON object")
+    return value
+
+
+def _list_of_objects(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ApiError(200, "bad_response", "the node's answer is not a list of JSON objects")
+    return value

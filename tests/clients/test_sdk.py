@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -146,8 +147,58 @@ def test_audit_filters_are_checked_and_passed():
     client = client_answering(handler)
     assert client.audit_events(action="auth.login", outcome=None, limit=5) == []
     assert seen == [{"action": "auth.login", "limit": "5"}]
+    naive, aware = datetime(2025, 1, 31, 8), datetime(2025, 1, 31, 8, tzinfo=UTC)
+    client.audit_events(object_id="r1", since=naive, until=aware, include_unsequenced=True)
+    assert seen[-1] == {
+        "object_id": "r1",
+        "since": "2025-01-31T08:00:00+00:00",
+        "until": "2025-01-31T08:00:00+00:00",
+        "include_unsequenced": "true",
+    }
     with pytest.raises(TypeError):
-        client.audit_events(object_id="x")
+        client.audit_events(after_id=3)  # the filter of old, gone with the Merkle log
+
+
+def test_iter_audit_events_pages_by_after_seq_and_stops_at_the_unsequenced():
+    log = [{"seq": i} for i in range(7)] + [{"seq": None, "id": 99}]
+    asked = []
+
+    def handler(request):
+        params = request.url.params
+        after, limit = int(params["after_seq"]), int(params["limit"])
+        asked.append((after, limit))
+        page = [e for e in log if e["seq"] is not None and e["seq"] > after][:limit]
+        if params.get("include_unsequenced") == "true" and len(page) < limit:
+            page += [e for e in log if e["seq"] is None][: limit - len(page)]
+        return httpx.Response(200, json=page)
+
+    client = client_answering(handler)
+    assert list(client.iter_audit_events(page_size=3, include_unsequenced=True)) == log
+    assert asked == [(-1, 3), (2, 3), (5, 3)]
+    asked.clear()
+    assert [e["seq"] for e in client.iter_audit_events(limit=4, page_size=3)] == [0, 1, 2, 3]
+    assert asked == [(-1, 3), (2, 1)]
+
+
+def test_iter_audit_events_refuses_pages_of_one():
+    # The node records each page read: pages of one record would never reach the end.
+    with pytest.raises(ValueError, match="at least 2"):
+        next(client_answering(lambda request: httpx.Response(200, json=[])).iter_audit_events(
+            page_size=1))  # fmt: skip
+
+
+def test_iter_audit_events_refuses_a_node_that_repeats_a_page():
+    client = client_answering(lambda request: httpx.Response(200, json=[{"seq": 0}, {"seq": 1}]))
+    with pytest.raises(ApiError, match="out of order"):
+        list(client.iter_audit_events(page_size=2))
+
+
+def test_audit_answers_of_the_wrong_shape_are_api_errors():
+    client = client_answering(lambda request: httpx.Response(200, json={"not": "a list"}))
+    with pytest.raises(ApiError, match="not a list"):
+        client.audit_events()
+    with pytest.raises(ApiError, match="not a JSON object"):
+        client_answering(lambda request: httpx.Response(200, json=[])).audit_keys()
 
 
 def test_the_sdk_against_a_node(cluster):
