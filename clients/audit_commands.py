@@ -493,8 +493,22 @@ def audit_reconcile(args: argparse.Namespace, ctx: Context) -> int:
                 [
                     ("Partner", answer.get("partner")),
                     ("Sent", f"{sent.get('matched')} matched, {sent.get('pending')} pending"),
-                    ("Received", f"{received.get('matched')} matched"),
+                    (
+                        "Received",
+                        f"{received.get('matched')} matched, {received.get('pending', 0)} pending",
+                    ),
                     ("Discrepancies", len(discrepancies) or "none"),
+                    *(
+                        [
+                            (
+                                "Note",
+                                "the partner's lists were cut at their limit: only the sequence "
+                                "numbers they cover were compared",
+                            )
+                        ]
+                        if answer.get("complete") is False
+                        else []
+                    ),
                 ]
             )
         )

@@ -52,30 +52,40 @@ def latest(session: Session) -> AuditCheckpoint | None:
     return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1))
 
 
-def sign(node: Node, *, force: bool = False) -> AuditCheckpoint:
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """The checkpoint that covers the log now, or, when the log fails its check (``problem``),
+    the last good one, with nothing new signed."""
+
+    checkpoint: AuditCheckpoint
+    problem: str | None = None
+
+
+def sign(node: Node, *, force: bool = False) -> Signed:
     """Sign a checkpoint of the log as it is now, unless the latest one already covers it (then
     that one is returned). ``force`` signs even an empty log.
 
     Raises:
-        NotFound: the log is empty (and not ``force``).
+        NotFound: the log is empty (and not ``force``), or fails its check with no checkpoint
+            signed before.
     """
     with node.db.transaction() as session:
         return sign_in(session, node, force=force)
 
 
-def sign_in(session: Session, node: Node, *, force: bool = False) -> AuditCheckpoint:
+def sign_in(session: Session, node: Node, *, force: bool = False) -> Signed:
     """:func:`sign` in ``session``: the checkpoint covers the records committed before it (the
     transaction's own records are sequenced after, at its commit)."""
     size = auditlog.read_head(session, lock=True)
     previous = latest(session)
     if previous is not None and previous.size == size:
-        return previous
+        return Signed(previous)
     problem = self_check(session, previous, size)
     if problem is not None and previous is not None:
         # Signing now would vouch for a log that no longer extends what we signed: refuse,
         # keep showing the last good checkpoint, and raise the alarm.
         _own_alert(session, node, problem)
-        return previous
+        return Signed(previous, problem)
     if size == 0 and not force:
         raise NotFound("the audit log is empty: nothing to checkpoint", code="empty_log")
     root = root_of(session, size)
@@ -88,7 +98,7 @@ def sign_in(session: Session, node: Node, *, force: bool = False) -> AuditCheckp
         signed_at=node.utcnow(),
     )
     session.add(row)
-    return row
+    return Signed(row)
 
 
 def self_check(session: Session, previous: AuditCheckpoint | None, size: int) -> str | None:
@@ -219,7 +229,7 @@ class Notary:
 
     def run_once(self) -> AuditCheckpoint | None:
         try:
-            return sign(self.node)
+            return sign(self.node).checkpoint
         except NotFound:
             return None
 

@@ -176,7 +176,7 @@ class Puller:
                 partner.last_pull_at = self.node.utcnow()
                 partner.last_pull_error = error
 
-    async def _signed_post(
+    async def signed_post(
         self, client: httpx.AsyncClient, partner: Partner, path: str, body: bytes
     ) -> bytes:
         """POST a signed JSON request to the partner and return the verified answer body.
@@ -229,7 +229,7 @@ class Puller:
                 after, node_id = partner.received_through, partner.node_id
             request = canonicalize({"after": after, "limit": DEFAULT_PULL_LIMIT})
             answer = parse_strict(
-                await self._signed_post(client, partner, PULL_PATH, request),
+                await self.signed_post(client, partner, PULL_PATH, request),
                 max_bytes=MAX_PULL_RESPONSE_BYTES,
             )
             if not isinstance(answer, dict) or not isinstance(answer.get("envelopes"), list):
@@ -259,7 +259,7 @@ class Puller:
                     received += 1
             if receipts:
                 result = parse_strict(
-                    await self._signed_post(
+                    await self.signed_post(
                         client, partner, RECEIPTS_PATH, canonicalize({"receipts": receipts})
                     )
                 )

@@ -13,8 +13,9 @@ difference is listed; none is resolved silently:
   restore of our database);
 * ``received_without_receipt``: it lists the message but we hold no receipt yet (in flight, or the
   receipt was lost: a pull round will bring it);
-* ``sent_but_not_received``: it says it sent us a message we do not hold (in flight, or lost on
-  our side);
+* ``acknowledged_but_not_held``: it holds our signed receipt for a message we no longer hold (we
+  lost or removed it; its copy of our receipt is the evidence); a message it has sent but not had
+  acknowledged yet is pending, not a discrepancy;
 * ``received_but_not_listed``: we hold a message from it that it does not list as sent to us.
 """
 
@@ -23,16 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto import httpsig
 from crypto.canonical import canonicalize, parse_strict
 from crypto.encoding import b64u_encode
-from crypto.errors import MalformedInput
+from crypto.errors import CryptoError, MalformedInput
 from service import audit, federation
 from service.audit import Actor
-from service.errors import BadRequest
+from service.errors import BadRequest, PartnerUnreachable, ServiceError
 from service.models import Delivery, Inbound, Partner
 from service.node import Node
 from service.releases import HELD
@@ -55,7 +57,7 @@ def serve(
                 select(Inbound.message_id, Inbound.seq, Inbound.envelope_sha256)
                 .where(Inbound.partner_id == partner.id)
                 .order_by(Inbound.seq)
-                .limit(MAX_ENTRIES)
+                .limit(MAX_ENTRIES + 1)
             )
         ]
         sent = [
@@ -64,14 +66,21 @@ def serve(
                 select(Delivery.message_id, Delivery.seq, Delivery.state)
                 .where(Delivery.partner_id == partner.id, Delivery.seq.is_not(None))
                 .order_by(Delivery.seq)
-                .limit(MAX_ENTRIES)
+                .limit(MAX_ENTRIES + 1)
             )
         ]
+
         audit.record(session, actor=Actor("partner", partner.node_id, None, remote_addr),
                      action="audit.reconcile", outcome=audit.ALLOWED, at=node.utcnow(),
                      object_type="partner", object_id=partner.node_id,
                      reason=f"{len(received)} received, {len(sent)} sent")  # fmt: skip
-        return canonicalize({"received_from_you": received, "sent_to_you": sent})
+        return canonicalize(
+            {
+                "received_from_you": received[:MAX_ENTRIES],
+                "sent_to_you": sent[:MAX_ENTRIES],
+                "complete": len(received) <= MAX_ENTRIES and len(sent) <= MAX_ENTRIES,
+            }
+        )
 
     return federation.handle_signed(node, request, remote_addr, work)
 
@@ -82,6 +91,8 @@ class Reconciliation:
     sent_matched: int = 0
     sent_pending: int = 0
     received_matched: int = 0
+    received_pending: int = 0
+    complete: bool = True
     discrepancies: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, direction: str, message_id: str, seq: int | None, kind: str, detail: str) -> None:
@@ -92,7 +103,8 @@ class Reconciliation:
         return {
             "partner": self.partner,
             "sent": {"matched": self.sent_matched, "pending": self.sent_pending},
-            "received": {"matched": self.received_matched},
+            "received": {"matched": self.received_matched, "pending": self.received_pending},
+            "complete": self.complete,
             "discrepancies": self.discrepancies,
         }
 
@@ -106,11 +118,20 @@ def _entries(answer: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return items
 
 
+def _last_seq(items: dict[str, dict[str, Any]]) -> int:
+    seqs = [i["seq"] for i in items.values() if isinstance(i.get("seq"), int)]
+    return max(seqs, default=0)
+
+
 def compare(session: Session, partner: Partner, answer: dict[str, Any]) -> Reconciliation:
     """Our records against the partner's answer (the kinds in the module text)."""
     result = Reconciliation(partner.node_id)
     theirs_received = {i["message_id"]: i for i in _entries(answer, "received_from_you")}
     theirs_sent = {i["message_id"]: i for i in _entries(answer, "sent_to_you")}
+    result.complete = answer.get("complete") is not False
+    # With a truncated answer, only sequence numbers up to the last one listed can be compared.
+    limit_received = _last_seq(theirs_received) if not result.complete else None
+    limit_sent = _last_seq(theirs_sent) if not result.complete else None
     ours_sent = {
         d.message_id: d
         for d in session.scalars(
@@ -118,6 +139,8 @@ def compare(session: Session, partner: Partner, answer: dict[str, Any]) -> Recon
         )
     }
     for message_id, d in ours_sent.items():
+        if limit_received is not None and (d.seq is None or d.seq > limit_received):
+            continue
         listed = message_id in theirs_received
         if d.receipt is not None and not listed:
             result.add("sent", message_id, d.seq, "receipt_but_not_received",
@@ -146,13 +169,22 @@ def compare(session: Session, partner: Partner, answer: dict[str, Any]) -> Recon
         )
     }
     for message_id, item in theirs_sent.items():
+        state = item.get("state")
         if message_id in ours_received:
             result.received_matched += 1
-        elif item.get("state") not in ("refused", "withheld"):
-            result.add("received", message_id, item.get("seq"), "sent_but_not_received",
-                       f"{partner.node_id} says it sent it ({item.get('state')}); we do not "
-                       "hold it")  # fmt: skip
+        elif state == "acknowledged":
+            result.add(
+                "received",
+                message_id,
+                item.get("seq"),
+                "acknowledged_but_not_held",
+                f"{partner.node_id} holds our receipt for it; we do not hold it",
+            )
+        elif state in ("queued", "sent"):
+            result.received_pending += 1
     for message_id, seq in ours_received.items():
+        if limit_sent is not None and seq > limit_sent:
+            continue
         if message_id not in theirs_sent:
             result.add(
                 "received",
@@ -177,8 +209,14 @@ async def reconcile(node: Node, partner_node_id: str, actor: Actor) -> Reconcili
     with node.db.transaction() as session:
         partner = get_partner(session, partner_node_id)
     assert node.http_client is not None
-    async with node.http_client() as client:
-        raw = await Puller(node)._signed_post(client, partner, RECONCILE_PATH, b"{}")
+    try:
+        async with node.http_client() as client:
+            raw = await Puller(node).signed_post(client, partner, RECONCILE_PATH, b"{}")
+    except (httpx.HTTPError, CryptoError, ServiceError) as exc:
+        reason = exc.diagnostics() if isinstance(exc, CryptoError | ServiceError) else repr(exc)
+        raise PartnerUnreachable(
+            f"asking {partner_node_id} for its records failed: {reason}", code="reconcile_failed"
+        ) from exc
     answer = parse_strict(raw, max_bytes=64 * 1024 * 1024)
     if not isinstance(answer, dict):
         raise MalformedInput("a reconcile answer is a JSON object")

@@ -71,7 +71,7 @@ def serve_checkpoint(
         if set(body) != {"from"} or not _natural(old):
             raise BadRequest('the body is {"from": <size last cosigned, or 0>}')
         assert isinstance(old, int)
-        row = checkpoints.sign_in(session, node, force=True)
+        row = checkpoints.sign_in(session, node, force=True).checkpoint
         proof = checkpoints.consistency(session, old, row.size) if 0 < old < row.size else []
         return canonicalize(
             {"checkpoint": row.note, "consistency": [b64u_encode(h) for h in proof]}
@@ -162,7 +162,7 @@ async def witness_partner(puller: Puller, client: httpx.AsyncClient, partner_id:
             .limit(1)
         )
     old = last.size if last is not None else 0
-    raw = await puller._signed_post(client, partner, CHECKPOINT_PATH, canonicalize({"from": old}))
+    raw = await puller.signed_post(client, partner, CHECKPOINT_PATH, canonicalize({"from": old}))
     answer = parse_strict(raw, max_bytes=256 * 1024)
     if not isinstance(answer, dict) or not isinstance(answer.get("checkpoint"), str):
         raise MalformedInput("a checkpoint answer holds 'checkpoint' and 'consistency'")
@@ -222,7 +222,7 @@ async def witness_partner(puller: Puller, client: httpx.AsyncClient, partner_id:
                          reason=f"checkpoint {checkpoint.size}")  # fmt: skip
     except IntegrityError:
         return "unchanged"  # another replica of this node cosigned it at the same moment
-    await puller._signed_post(
+    await puller.signed_post(
         client,
         partner,
         COSIGNATURE_PATH,

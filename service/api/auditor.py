@@ -3,7 +3,7 @@ checkpoints and proofs."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -17,12 +17,16 @@ from service import audit, auditlog, auditverify, checkpoints, reconcile
 from service.api.schemas import AuditEventOut
 from service.auditverify import record_fields
 from service.deps import Auditor, AuditorOrAdmin, NodeDep, RemoteAddr
-from service.errors import BadRequest
+from service.errors import BadRequest, Conflict
 from service.models import AuditAlert, AuditCheckpoint, AuditEvent, AuditNode, Partner
 
 router = APIRouter(prefix="/api/v1/audit", tags=["auditor"])
 
 Text = Annotated[str | None, Query(max_length=200)]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @router.get("/events", response_model=list[AuditEventOut])
@@ -62,10 +66,10 @@ def events(
     ):
         if value:
             query = query.where(column == value)
-    if since is not None:
-        query = query.where(AuditEvent.at >= since)
+    if since is not None:  # a time without a zone is UTC, as every time the node keeps
+        query = query.where(AuditEvent.at >= _utc(since))
     if until is not None:
-        query = query.where(AuditEvent.at < until)
+        query = query.where(AuditEvent.at < _utc(until))
     sequenced = query.where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq).limit(limit)
     with node.db.transaction() as session:
         rows = list(session.execute(sequenced))
@@ -157,10 +161,17 @@ def list_checkpoints(
     node: NodeDep,
     user: AuditorOrAdmin,
     limit: Annotated[int, Query(ge=1, le=100000)] = 1000,
+    after_size: Annotated[int, Query(ge=-1)] = -1,
 ) -> list[dict[str, Any]]:
-    """The checkpoints this node signed, smallest first, each with its partners' cosignatures."""
+    """The checkpoints this node signed, smallest first, each with its partners' cosignatures;
+    page with ``after_size`` (the size of the last one received)."""
     with node.db.transaction() as session:
-        rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size).limit(limit))
+        rows = session.scalars(
+            select(AuditCheckpoint)
+            .where(AuditCheckpoint.size > after_size)
+            .order_by(AuditCheckpoint.size)
+            .limit(limit)
+        )
         return [_checkpoint(session, row) for row in rows]
 
 
@@ -172,10 +183,17 @@ def latest_checkpoint(node: NodeDep, user: AuditorOrAdmin) -> dict[str, Any]:
 
 @router.post("/checkpoints", status_code=201)
 def sign_checkpoint(node: NodeDep, user: AuditorOrAdmin) -> dict[str, Any]:
-    """Sign a checkpoint of the log as it is now (or return the latest, if it covers it)."""
-    row = checkpoints.sign(node)
+    """Sign a checkpoint of the log as it is now (or return the latest, if it covers it).
+
+    Raises:
+        Conflict: the log no longer extends the last checkpoint signed (``log_tampered``): nothing
+            was signed, and an alert was recorded.
+    """
+    signed = checkpoints.sign(node)
+    if signed.problem is not None:
+        raise Conflict(f"no checkpoint signed: {signed.problem}", code="log_tampered")
     with node.db.transaction() as session:
-        return _checkpoint(session, checkpoints.get(session, row.size))
+        return _checkpoint(session, checkpoints.get(session, signed.checkpoint.size))
 
 
 @router.get("/proof/{seq}")

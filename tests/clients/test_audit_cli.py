@@ -572,7 +572,7 @@ def test_reconcile_matches_what_was_sent_with_what_was_received(audit):
     result = audit("audit", "reconcile", "--partner", "SY")
     assert result.code == 0, result.err
     assert field(result.out, "Sent") == "1 matched, 0 pending"
-    assert field(result.out, "Received") == "0 matched"
+    assert field(result.out, "Received") == "0 matched, 0 pending"
     assert field(result.out, "Discrepancies") == "none"
     answer = json.loads(audit("audit", "reconcile", "--partner", "SY", "--json").out)
     assert answer["sent"] == {"matched": 1, "pending": 0} and answer["discrepancies"] == []

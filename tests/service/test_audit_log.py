@@ -129,7 +129,7 @@ async def logged(nodes):
     """IQ with activity in its log and a signed checkpoint covering all of it."""
     iq, sy = nodes
     await _activity(iq, sy)
-    checkpoint = checkpoints.sign(iq.node)
+    checkpoint = checkpoints.sign(iq.node).checkpoint
     assert checkpoint.size == size(iq)
     assert auditverify.verify(iq.node).ok
     return iq
@@ -257,7 +257,7 @@ async def test_reading_and_exporting_the_log_are_recorded_too(nodes):
 async def test_the_node_refuses_to_sign_over_a_log_that_no_longer_extends_its_checkpoint(logged):
     from service.models import AuditAlert
 
-    before = checkpoints.sign(logged.node)
+    before = checkpoints.sign(logged.node).checkpoint
     seq = _seq_of(logged, "report.submit")
     sql(logged, "UPDATE audit_events SET reason = 'nothing' WHERE seq = :s", s=seq)
     with logged.node.db.transaction() as s:  # rebuild the whole tree over the edited record
@@ -270,7 +270,9 @@ async def test_the_node_refuses_to_sign_over_a_log_that_no_longer_extends_its_ch
     with logged.node.db.transaction() as s:  # something new happens, so a checkpoint is due
         record(s, actor=Actor.system(), action="test.after", outcome=ALLOWED,
                at=logged.node.utcnow())  # fmt: skip
-    after = checkpoints.sign(logged.node)
+    signed = checkpoints.sign(logged.node)
+    after = signed.checkpoint
+    assert signed.problem is not None and "rewritten" in signed.problem
     assert after.size == before.size  # not signed: the last good checkpoint stays
     with logged.node.db.transaction() as s:
         [alert] = s.scalars(select(AuditAlert)).all()
@@ -288,8 +290,42 @@ async def test_edited_new_records_are_caught_before_they_are_signed(logged):
                        at=logged.node.utcnow())  # fmt: skip
     sql(logged, "UPDATE audit_events SET reason = 'edited' WHERE id = :i", i=event.id)
     before = size(logged)
-    checkpoint = checkpoints.sign(logged.node)
+    checkpoint = checkpoints.sign(logged.node).checkpoint
     assert checkpoint.size < before
     with logged.node.db.transaction() as s:
         [alert] = s.scalars(select(AuditAlert)).all()
         assert "edited" in alert.detail
+
+
+async def test_asking_for_a_checkpoint_over_a_tampered_log_is_refused_with_the_reason(logged):
+    from tests.service.test_enforcement import call
+
+    sql(logged, "UPDATE audit_events SET reason = 'edited' WHERE seq = :s",
+        s=size(logged) - 1)  # fmt: skip
+    sql(logged, "DELETE FROM audit_checkpoints")  # and the insider hides the last checkpoint...
+    r = await call(logged, "POST", "/api/v1/audit/checkpoints", "auditor")
+    # ...so nothing says the edited record was signed: a full verification must catch it.
+    assert r.status_code == 201
+    report = auditverify.verify(logged.node)
+    assert not report.ok and report.failure.step == "V2"
+
+
+async def test_a_checkpoint_request_over_a_rewritten_log_is_a_conflict(logged):
+    from tests.service.test_enforcement import call
+
+    with logged.node.db.transaction() as s:
+        record(s, actor=Actor.system(), action="test.after", outcome=ALLOWED,
+               at=logged.node.utcnow())  # fmt: skip
+    sql(logged, "UPDATE audit_events SET reason = 'edited' WHERE seq = :s",
+        s=size(logged) - 1)  # fmt: skip
+    r = await call(logged, "POST", "/api/v1/audit/checkpoints", "admin")
+    assert r.status_code == 409 and r.json()["code"] == "log_tampered"
+    assert "edited" in r.json()["detail"]
+
+
+async def test_times_without_a_zone_are_utc(logged):
+    from tests.service.test_enforcement import call
+
+    r = await call(logged, "GET", "/api/v1/audit/events", "auditor",
+                   params={"since": "2000-01-01T00:00:00", "action": "auth.login"})  # fmt: skip
+    assert r.status_code == 200 and r.json()

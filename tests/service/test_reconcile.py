@@ -33,7 +33,7 @@ async def test_everything_matches_after_a_clean_exchange(pinned):
     await _exchange(iq, sy)
     answer = await _reconcile(iq)
     assert answer["sent"] == {"matched": 3, "pending": 0}
-    assert answer["received"] == {"matched": 2} and answer["discrepancies"] == []
+    assert answer["received"] == {"matched": 2, "pending": 0} and answer["discrepancies"] == []
     with sy.node.db.transaction() as s:  # the partner records that it was asked
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "audit.reconcile")).all()
 
@@ -66,7 +66,7 @@ async def test_a_message_we_never_sent_and_one_we_never_received(pinned):
     kinds = {(d["kind"], d["message_id"]) for d in answer["discrepancies"]}
     assert kinds == {
         ("received_but_not_sent", erased),
-        ("sent_but_not_received", dropped_message),
+        ("acknowledged_but_not_held", dropped_message),
     }
 
 
@@ -78,6 +78,22 @@ async def test_undelivered_reports_are_pending_not_discrepancies(pinned):
     sy.network.down.clear()
     answer = await _reconcile(iq)
     assert answer["sent"] == {"matched": 0, "pending": 1} and answer["discrepancies"] == []
+    # The same from SY's side: IQ's report is in flight towards it, not missing.
+    iq.network.down.add("iq.test")
+    assert (await submit(sy, amber_report(), to=("IQ",))).status_code == 201
+    await sy.deliver()
+    iq.network.down.clear()
+    answer = await _reconcile(iq)
+    assert answer["received"] == {"matched": 0, "pending": 1} and answer["discrepancies"] == []
+    assert answer["complete"] is True
+
+
+async def test_an_unreachable_partner_is_a_clear_error(pinned):
+    iq, _ = pinned
+    iq.network.down.add("sy.test")
+    r = await call(iq, "GET", "/api/v1/audit/reconcile", "auditor", params={"partner": "SY"})
+    assert r.status_code == 502 and r.json()["code"] == "reconcile_failed"
+    assert "sy.test" in r.json()["detail"]
 
 
 async def test_only_auditors_reconcile(pinned):
