@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install liaison with its dev extras
 
-test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL)
-	$(BIN)/python -m pytest
+TEST_WORKERS ?= 3
+test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL), in TEST_WORKERS processes
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP) ## ruff lint and format check, mypy strict on crypto/
 	$(BIN)/ruff check .

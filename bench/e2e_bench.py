@@ -243,7 +243,11 @@ class BenchNode(LiveNode):
 
     def env(self, user: str | None = None) -> dict[str, str]:
         env = super().env(user)
-        env.update(LIAISON_KDF_MEMORY_KIB="8192", LIAISON_TOKEN_TTL="86400")
+        env.update(
+            LIAISON_KDF_MEMORY_KIB="8192",
+            LIAISON_TOKEN_TTL="86400",
+            LIAISON_PULL_INTERVAL_SECONDS="30",
+        )  # the default, not the demo's 3 s
         return env
 
     def init(self) -> None:

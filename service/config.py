@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     pull_interval_seconds: float = Field(
         30.0, gt=0, description="how often to ask each partner for envelopes we may have missed"
     )
+    witness_interval_seconds: float = Field(
+        60.0, gt=0, description="how often to witness (check and cosign) each partner's audit log"
+    )
     checkpoint_interval_seconds: float = Field(
         60.0, gt=0, description="how often to sign a checkpoint of the audit log when it grew"
     )

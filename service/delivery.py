@@ -66,6 +66,7 @@ class DeliveryWorker:
         self.puller = Puller(node)
         self._last_pull = 0.0
         self._gap_seen_at: float | None = None
+        self._last_witness: float | None = None
 
     async def run_once(self) -> int:
         """Claim and attempt every delivery due now; returns how many were attempted."""
@@ -95,6 +96,18 @@ class DeliveryWorker:
         self.node.pull_requested.clear()
         return await self.puller.pull_all()
 
+    async def witness_if_due(self) -> None:
+        """Witness the partners' audit logs every ``witness_interval_seconds`` (not at every
+        pull: gap-triggered pulls can come in bursts, and a witness round asks the partner to
+        sign a checkpoint)."""
+        now = time.monotonic()
+        if self._last_witness is not None and (
+            now - self._last_witness < self.node.settings.witness_interval_seconds
+        ):
+            return
+        self._last_witness = now
+        await self.puller.witness_all()
+
     async def run_forever(self, stop: threading.Event) -> None:
         first = True
         while not stop.is_set():
@@ -102,6 +115,8 @@ class DeliveryWorker:
             try:
                 attempted = await self.run_once()
                 attempted += await self.pull_if_due(force=first)
+                if not first:
+                    await self.witness_if_due()
                 first = False
             except Exception:  # a bug or a database outage must not kill the worker
                 log.exception("delivery round failed")

@@ -162,12 +162,24 @@ class Puller:
                 except (ServiceError, CryptoError, httpx.HTTPError) as exc:
                     reason = exc.diagnostics() if hasattr(exc, "diagnostics") else repr(exc)
                     self._record(partner_id, f"pull from {node_id} failed: {reason}")
-                    continue
+        return total
+
+    async def witness_all(self) -> dict[str, str]:
+        """Witness every pinned partner's audit log once (``service.witness``); returns what
+        happened per partner (``cosigned``, ``unchanged``, an alert kind, or ``failed``)."""
+        node = self.node
+        with node.db.transaction() as session:
+            partners = [(p.id, p.node_id) for p in session.scalars(select(Partner))]
+        results: dict[str, str] = {}
+        assert node.http_client is not None
+        async with node.http_client() as client:
+            for partner_id, node_id in partners:
                 try:
-                    await witness.witness_partner(self, client, partner_id)
+                    results[node_id] = await witness.witness_partner(self, client, partner_id)
                 except (ServiceError, CryptoError, httpx.HTTPError) as exc:
                     log.warning("witnessing %s failed (will retry): %r", node_id, exc)
-        return total
+                    results[node_id] = "failed"
+        return results
 
     def _record(self, partner_id: int, error: str | None) -> None:
         with self.node.db.transaction() as session:

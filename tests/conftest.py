@@ -19,3 +19,12 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: the suite reads ../shared/ beside the project root")
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``make test`` runs ``-n`` workers, ``--dist loadgroup``), the tests
+    that run real node processes against the clock (faults, demo) share one worker and run one
+    after the other, as they were written to; everything else spreads over the other workers."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.xdist_group("real-processes"))

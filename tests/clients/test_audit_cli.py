@@ -69,8 +69,8 @@ def fp(node: twonode.TestNode) -> str:
 
 
 def witness_round(witness: twonode.TestNode) -> None:
-    """One pull round of ``witness``: it pulls from its partner and cosigns its checkpoint."""
-    asyncio.run(Puller(witness.node).pull_all())
+    """One witness round of ``witness``: it checks and cosigns its partner's checkpoint."""
+    asyncio.run(Puller(witness.node).witness_all())
 
 
 @dataclass
