@@ -23,8 +23,10 @@ def shared_path(*parts: str) -> Path:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With pytest-xdist (``make test`` runs ``-n`` workers, ``--dist loadgroup``), the tests
-    that run real node processes against the clock (faults, demo) share one worker and run one
-    after the other, as they were written to; everything else spreads over the other workers."""
+    that run real node processes against the clock (faults, demo) run one after the other per
+    database, in two workers (SQLite, PostgreSQL); everything else spreads over the workers."""
     for item in items:
         if item.get_closest_marker("slow") is not None:
-            item.add_marker(pytest.mark.xdist_group("real-processes"))
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            backend = params.get("backend", "sqlite")
+            item.add_marker(pytest.mark.xdist_group(f"real-processes-{backend}"))

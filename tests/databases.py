@@ -7,6 +7,7 @@ where they fail: CI must prove both databases.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -49,20 +50,52 @@ def require_postgres() -> None:
     pytest.skip(message)
 
 
+TEST_DATABASE = "liaison_tests"
+_test_database_ready = False
+
+
+def _ensure_test_database() -> None:
+    """The one PostgreSQL database the tests make their schemas in (created once if missing)."""
+    global _test_database_ready
+    if _test_database_ready:
+        return
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": TEST_DATABASE}
+            ).scalar()
+            if not exists:
+                # Another test process may create it at the same moment: that is fine too.
+                with contextlib.suppress(Exception):
+                    conn.execute(text(f'CREATE DATABASE "{TEST_DATABASE}"'))
+    finally:
+        admin.dispose()
+    _test_database_ready = True
+
+
 @contextmanager
 def fresh_database(backend: str, tmp_path: Path, name: str = "node") -> Iterator[str]:
-    """Yield the URL of an empty database of ``backend``; PostgreSQL ones are dropped after."""
+    """Yield the URL of an empty database of ``backend``.
+
+    On PostgreSQL it is a fresh schema of one shared test database, made the connection's
+    ``search_path`` by the URL, and dropped after: creating a whole database per test (PostgreSQL
+    15 copies the template through its WAL) cost more than many of the tests themselves.
+    """
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / (name + '.db')}"
         return
     require_postgres()
-    db_name = f"liaison_test_{name.lower()}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    _ensure_test_database()
+    schema = f"liaison_test_{name.lower()}_{uuid.uuid4().hex[:12]}"
+    base = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + TEST_DATABASE
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db_name
+        yield f"{base}?options=-csearch_path%3D{schema}"
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+            conn.execute(text("SET lock_timeout = '20s'"))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
