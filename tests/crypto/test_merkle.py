@@ -161,7 +161,13 @@ def _tdev_files() -> list[Any]:
     files = sorted(TDEV.glob("*/**/*.json"))
     if not files:
         return [pytest.param(None, id="vectors-missing")]
-    return [pytest.param(f, id=f.relative_to(TDEV).as_posix()) for f in files]
+    # The one vector with 12-byte "roots" is refused on purpose and has a test of its own
+    # (test_quirk_equal_sizes_with_placeholder_roots); test_tdev_vector_counts still counts it.
+    return [
+        pytest.param(f, id=f.relative_to(TDEV).as_posix())
+        for f in files
+        if f.relative_to(TDEV).as_posix() != QUIRK
+    ]
 
 
 def _b64(value: str) -> bytes:
@@ -192,9 +198,6 @@ def test_tdev_vector_counts():
 def test_tdev_vectors(path):
     if path is None:
         shared_path("vectors", "merkle", "transparency-dev-merkle", "testdata")
-    name = path.relative_to(TDEV).as_posix()
-    if name == QUIRK:
-        pytest.skip("refused on purpose, see test_quirk_equal_sizes_with_placeholder_roots")
     if json.loads(path.read_text())["wantErr"]:
         with pytest.raises(CryptoError):
             _run_tdev(path)

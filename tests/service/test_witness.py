@@ -103,9 +103,8 @@ async def test_a_rolled_back_log_is_caught_by_the_witness(pinned):
         assert record.object_id == "IQ" and record.outcome == "error"
 
 
-async def test_a_restored_database_file_is_caught_by_the_witness(pinned, backend):
-    if backend != "sqlite":
-        pytest.skip("a file-level restore is the SQLite case; the table-level one runs on both")
+@pytest.mark.parametrize("backend", ["sqlite"])  # a file restore; the table-level test runs on both
+async def test_a_restored_database_file_is_caught_by_the_witness(pinned):
     iq, sy = pinned
     db_file = iq.node.db.engine.url.database
     backup = db_file + ".backup"
