@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint demo demo-crypto bench bench-quick clean
+.PHONY: help venv test test-fast lint demo demo-crypto bench bench-quick clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "liaison needs Python 3.11 or newer"'
@@ -23,10 +23,14 @@ TEST_WORKERS ?= 3
 test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL), in TEST_WORKERS processes
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-lint: $(STAMP) ## ruff lint and format check, mypy strict on crypto/
+test-fast: $(STAMP) ## Everything but the real-process and fault tests (-m "not slow"): the inner loop
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
+
+lint: $(STAMP) ## ruff lint and format check, mypy strict on every package, the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy crypto policies service clients
+	$(BIN)/lint-imports
 
 demo: $(STAMP) ## Run two nodes end to end on loopback (SQLite), as their users would
 	$(BIN)/python -m demo.two_nodes

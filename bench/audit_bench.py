@@ -9,7 +9,7 @@ For each database (SQLite in a temporary file; PostgreSQL at 127.0.0.1 if reacha
 * inclusion-proof time, median of 200 random records, with the tree of 10,000 and of
   1,000,000 leaves (subtree hashes bulk-loaded as the sequencer would have stored them): it
   should grow like log n, not like n;
-* full verification rate (``service.auditverify``: every record re-hashed, every checkpoint).
+* full verification rate (``service.audit.verify``: every record re-hashed, every checkpoint).
 
     python -m bench.audit_bench [--appends 2000] [--verify-records 20000] [--big 1000000]
 """
@@ -33,8 +33,10 @@ from sqlalchemy import event, insert
 from bench.e2e_bench import postgres_database, postgres_version
 from crypto import merkle
 from crypto.keys import NodeIdentity
-from service import audit, auditlog, auditverify, checkpoints, migrate
-from service.audit import Actor
+from service import audit, migrate
+from service.audit import Actor, checkpoints
+from service.audit import log as auditlog
+from service.bootstrap import open_database
 from service.db import Database
 from service.models import AuditNode, NodeState
 
@@ -57,12 +59,12 @@ def appends(url: str, n: int) -> tuple[float, float]:
     now = datetime.now(UTC)
     rates = []
     for sequenced in (True, False):
-        db = Database(url)
+        db = open_database(url)
         if not sequenced:
             event.remove(db.sessions, "before_commit", auditlog.sequence)
         started = time.perf_counter()
         for i in range(n):
-            with db.transaction() as session:
+            with db.write() as session:
                 audit.record(session, actor=actor, action="report.read", outcome=audit.ALLOWED,
                              at=now, object_type="report", object_id=f"r-{i}")  # fmt: skip
         rates.append(n / (time.perf_counter() - started))
@@ -73,7 +75,7 @@ def appends(url: str, n: int) -> tuple[float, float]:
 def load_tree(url: str, size: int) -> Database:
     """A log of ``size`` leaves: the complete-subtree hashes bulk-inserted (random leaves)."""
     migrate.upgrade(url)
-    db = Database(url)
+    db = open_database(url)
     rng = random.Random(size)
     leaves = [rng.randbytes(32) for _ in range(size)]
     tree = merkle.complete_subtrees(leaves)
@@ -93,12 +95,12 @@ def proof_time(db: Database, size: int, samples: int = 200) -> float:
     """Median seconds for one inclusion proof (lookups + computation) and its verification."""
     rng = random.Random(7)
     times = []
-    with db.transaction() as session:
+    with db.read() as session:
         root = checkpoints.root_of(session, size)
     for _ in range(samples):
         index = rng.randrange(size)
         started = time.perf_counter()
-        with db.transaction() as session:
+        with db.read() as session:
             store = auditlog.TreeStore(session)
             rows = store.get_many([(0, index), *merkle.inclusion_proof_keys(index, size)])
             proof = merkle.inclusion_proof(index, size, rows)
@@ -108,7 +110,7 @@ def proof_time(db: Database, size: int, samples: int = 200) -> float:
 
 
 class _Node:
-    """The few attributes ``service.auditverify`` and ``service.checkpoints`` read."""
+    """The few attributes ``service.audit.verify`` and ``service.audit.checkpoints`` read."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -121,18 +123,19 @@ class _Node:
 
 def verification_rate(url: str, n: int) -> float:
     migrate.upgrade(url)
-    db = Database(url)
+    db = open_database(url)
     node = _Node(db)
     actor = Actor("system", "bench")
     now = datetime.now(UTC)
     for start in range(0, n, 1000):
-        with db.transaction() as session:
+        with db.write() as session:
             for i in range(start, min(n, start + 1000)):
                 audit.record(session, actor=actor, action="bench.record", outcome=audit.ALLOWED,
                              at=now, object_id=str(i))  # fmt: skip
     checkpoints.sign(node)  # type: ignore[arg-type]
     started = time.perf_counter()
-    report = auditverify.verify(node)  # type: ignore[arg-type]
+    with db.read() as session:
+        report = audit.verify(session, node)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - started
     assert report.ok and report.records == n, report.failure
     db.dispose()

@@ -530,10 +530,9 @@ def measure_components(seconds: float, reports: Reports) -> Components:
     from crypto.envelope import open_envelope, seal
     from crypto.keys import NodeIdentity
     from crypto.receipt import issue_receipt, verify_receipt
-    from service import stix
     from service.atrest import DataKey
-    from service.federation import ENVELOPE_MEDIA_TYPE
-    from service.reports import STIX_MEDIA_TYPE
+    from service.federation.wire import ENVELOPE_MEDIA_TYPE
+    from service.reports import STIX_MEDIA_TYPE, stix
 
     now = int(time.time())
     iq = NodeIdentity.generate("IQ", now=now - 3600)

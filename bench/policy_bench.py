@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.crypto_bench import best_of
 from policies import EXAMPLES_DIR, Origin, decide_inbound, decide_outbound, load_policy_dir
-from service.stix import validate_report
+from service.reports.stix import validate_report
 
 REPORTS = Path(__file__).resolve().parent.parent / "demo" / "reports"
 

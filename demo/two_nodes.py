@@ -154,7 +154,7 @@ def wait_acknowledged(node: LiveNode, report_id: str, user: str) -> dict[str, ob
 
 def wait_cosigned(node: LiveNode, partner: LiveNode, fingerprint: str) -> dict[str, Any]:
     """Poll ``liaison audit verify`` until the latest checkpoint carries the partner's
-    cosignature (the partner witnesses at each of its pull rounds)."""
+    cosignature (the partner witnesses on its own schedule, every witness_interval_seconds)."""
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         report = node.cli_json("audit", "verify", "--fingerprint", fingerprint, user="auditor")

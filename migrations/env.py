@@ -16,7 +16,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from service.config import load_settings
+    from service.settings import load_settings
 
     return load_settings().sqlalchemy_url
 
@@ -37,9 +37,20 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table by rebuilding it, and a table others refer to cannot be
+            # dropped for a moment with foreign keys on: turn them off for the migration, as
+            # SQLite's documentation prescribes, before its transaction begins, and check every
+            # foreign key before it commits instead.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
     engine.dispose()
 
 

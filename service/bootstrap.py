@@ -1,8 +1,10 @@
-"""Creating a node's data dir, and opening a node from it.
+"""Creating a node's data dir, and opening a node from it: where the node is put together.
 
 ``init_node`` makes the data dir (mode 0700), generates the identity with its data key and token
 key, writes the encrypted key file (0600) and ``node.toml``, and migrates the database.
 ``open_node`` unlocks the key file with the passphrase and returns a ready :class:`Node`.
+``open_database`` is the one way to reach a node's database: with the audit log's sequencer on
+every write transaction.
 """
 
 from __future__ import annotations
@@ -20,16 +22,26 @@ from sqlalchemy.exc import IntegrityError
 from crypto.envelope import DEFAULT_MAX_LIFETIME
 from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
 from policies import Policy, load_policy_dir
-from service import audit, migrate, users
+from service import audit, migrate
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
-from service.audit import Actor
+from service.audit import ALLOWED, Actor
 from service.auth import TOKEN_SECRET_NAME, PasswordPolicy
-from service.config import CONFIG_FILE, KEY_FILE, Settings, load_settings, write_config
 from service.db import Database
 from service.errors import Conflict
-from service.models import NodeState
-from service.node import KEY_SERIAL, Clock, Node
+from service.identity import create_user
+from service.keyring import KEY_SERIAL
+from service.models import NodeState, User
+from service.node import Clock, Node
+from service.settings import CONFIG_FILE, KEY_FILE, Settings, load_settings, write_config
+
+
+def open_database(url: str) -> Database:
+    """The node's database, with every write transaction's audit records sequenced into the
+    Merkle log when it commits (``service.audit.log``)."""
+    db = Database(url)
+    db.install(audit.install)
+    return db
 
 
 def init_node(
@@ -68,9 +80,9 @@ def init_node(
     settings = load_settings(data_dir, **values)  # validates before anything is written
     # The database first: if it cannot be reached, nothing is left behind and init can be rerun.
     migrate.upgrade(settings.sqlalchemy_url)
-    db = Database(settings.sqlalchemy_url)
+    db = open_database(settings.sqlalchemy_url)
     try:
-        with db.transaction() as session:
+        with db.write() as session:
             if session.get(NodeState, KEY_SERIAL) is None:
                 session.add(NodeState(name=KEY_SERIAL, value="1"))
     finally:
@@ -116,7 +128,8 @@ def open_node(
         extra["clock"] = clock
     if password_policy is not None:
         extra["password_policy"] = password_policy
-    node = Node(settings=settings, db=Database(settings.sqlalchemy_url), identity=identity, **extra)
+    node = Node(settings=settings, db=open_database(settings.sqlalchemy_url), identity=identity,
+                **extra)  # fmt: skip
     if migrate_database:
         record_policy_versions(node)
     return node
@@ -132,7 +145,7 @@ def record_policy_versions(node: Node) -> None:
     current = {partner: policy.version for partner, policy in sorted(node.sharing.items())}
     for attempt in range(2):  # two replicas starting together may both insert the row
         try:
-            with node.db.transaction() as session:
+            with node.db.write() as session:
                 row = session.get(NodeState, POLICY_VERSIONS, with_for_update=True)
                 before: dict[str, str] = json.loads(row.value) if row is not None else {}
                 if before == current:
@@ -144,9 +157,9 @@ def record_policy_versions(node: Node) -> None:
                     what = "added" if old is None else "removed" if new is None else "changed"
                     audit.record(
                         session,
-                        actor=Actor("system", "node"),
+                        actor=Actor.system(),
                         action="policy.change",
-                        outcome=audit.ALLOWED,
+                        outcome=ALLOWED,
                         at=node.utcnow(),
                         object_type="policy",
                         object_id=partner,
@@ -182,22 +195,20 @@ def add_local_user(
     node: Node, *, username: str, role: str, password: str, clearance: str | None = None
 ) -> None:
     """Create a user from the node's own console (the first admin has nobody to log in as)."""
-    with node.db.transaction() as session:
-        users.create_user(
+    with node.db.write() as session:
+        create_user(
             session,
             node,
             username=username,
             role=role,
             password=password,
             clearance=clearance,
-            actor=Actor("system", "console"),
+            actor=Actor.system("console"),
         )
 
 
 def has_users(node: Node) -> bool:
-    from service.models import User
-
-    with node.db.transaction() as session:
+    with node.db.read() as session:
         return session.scalar(select(User.id).limit(1)) is not None
 
 
@@ -227,12 +238,12 @@ def rotate_encryption_keys(
     Raises:
         KeyFileError: wrong passphrase or an unsafe key file.
     """
-    identity = load_identity(settings.key_file, passphrase)
-    new = identity.add_kem_key(now=now, lifetime=lifetime)
-    destroyed = identity.destroy_kem_keys_before(now - DEFAULT_MAX_LIFETIME)
-    db = Database(settings.sqlalchemy_url)
+    keys = load_identity(settings.key_file, passphrase)
+    new = keys.add_kem_key(now=now, lifetime=lifetime)
+    destroyed = keys.destroy_kem_keys_before(now - DEFAULT_MAX_LIFETIME)
+    db = open_database(settings.sqlalchemy_url)
     try:
-        with db.transaction() as session:
+        with db.write() as session:
             state = session.get(NodeState, KEY_SERIAL, with_for_update=True)
             serial = int(state.value) + 1 if state else 2
             if state is None:
@@ -241,9 +252,9 @@ def rotate_encryption_keys(
                 state.value = str(serial)
             audit.record(
                 session,
-                actor=Actor("system", "console"),
+                actor=Actor.system("console"),
                 action="key.rotate",
-                outcome=audit.ALLOWED,
+                outcome=ALLOWED,
                 at=datetime.fromtimestamp(now, UTC),
                 object_type="key",
                 object_id=new.kid,
@@ -252,7 +263,7 @@ def rotate_encryption_keys(
             )
             # The key file is replaced atomically inside the transaction: if writing it fails,
             # the serial is not raised and nothing is recorded.
-            save_identity(identity, settings.key_file, passphrase, kdf)
+            save_identity(keys, settings.key_file, passphrase, kdf)
     finally:
         db.dispose()
     return Rotation(new.kid, new.not_after, destroyed, serial)

@@ -10,11 +10,13 @@ HPKE-encrypted), kept so its signatures can be re-verified later.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -65,8 +67,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 Timestamp = UTCDateTime()
 
 
+def one_of(column: str, values: Iterable[str], *, name: str | None = None) -> CheckConstraint:
+    """A named CHECK constraint: ``column`` holds one of ``values`` (named after the column).
+
+    The allowed values are written out below rather than imported from the enums that define
+    them (``service.reports.states``, ``service.auth.ROLES``, ``policies.TLP``, the audit
+    outcomes), which sit above this module; ``tests/service/test_states.py`` ties them together.
+    """
+    quoted = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name or column)
+
+
+DELIVERY_STATES = ("held", "queued", "sent", "acknowledged", "refused", "withheld")
+RELEASE_OUTCOMES = ("allow", "redact", "hold", "deny")
+ROUTES = ("push", "pull", "courier")
+INBOUND_STATUSES = ("accepted", "quarantined", "rejected")
+ROLES = ("officer", "releaser", "auditor", "admin")
+CLEARANCES = ("clear", "green", "amber", "amber+strict", "red")
+AUDIT_OUTCOMES = ("allowed", "denied", "error")
+ACTOR_TYPES = ("user", "partner", "system", "anonymous")
+
+
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (one_of("role", ROLES), one_of("clearance", CLEARANCES))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -155,6 +179,9 @@ class Delivery(Base):
         UniqueConstraint("partner_id", "seq"),
         UniqueConstraint("report_id", "partner_id"),
         Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        one_of("state", DELIVERY_STATES),
+        one_of("outcome", RELEASE_OUTCOMES),
+        one_of("acknowledged_via", ROUTES),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -203,6 +230,7 @@ class Inbound(Base):
     __table_args__ = (
         UniqueConstraint("partner_id", "message_id"),
         UniqueConstraint("partner_id", "seq"),
+        one_of("status", INBOUND_STATUSES),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -260,6 +288,7 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_events"
+    __table_args__ = (one_of("outcome", AUDIT_OUTCOMES), one_of("actor_type", ACTOR_TYPES))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)

@@ -21,12 +21,11 @@ from policies import Policy
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
 from service.auth import TOKEN_SECRET_NAME, PasswordPolicy, TokenIssuer, hash_password
-from service.config import Settings
 from service.db import Database
-from service.partners import PartnerDirectory
+from service.keyring import Keyring, key_serial
+from service.settings import Settings
 
 Clock = Callable[[], float]
-KEY_SERIAL = "key_document_serial"
 
 
 class Wakeup:
@@ -59,11 +58,11 @@ class Node:
     http_client: Callable[[], httpx.AsyncClient] | None = None
     """Makes the client used to reach partners; tests inject in-process transports here."""
     sharing: dict[str, Policy] = field(default_factory=dict)
-    """The sharing policies loaded at start-up, by partner id (``service.sharing``)."""
+    """The sharing policies loaded at start-up, by partner id (``service.bootstrap``)."""
 
     def __post_init__(self) -> None:
         self.data_key = DataKey(self.identity.secrets[DATA_KEY_NAME])
-        self.partners = PartnerDirectory()
+        self.keyring = Keyring()
         if self.http_client is None:
             timeout = self.settings.delivery_timeout
             self.http_client = lambda: httpx.AsyncClient(timeout=timeout)
@@ -79,12 +78,10 @@ class Node:
 
     @functools.cached_property
     def key_document(self) -> bytes:
-        """The signed key document this node serves; its serial lives in ``node_state``."""
-        from service.models import NodeState
-
-        with self.db.transaction() as session:
-            state = session.get(NodeState, KEY_SERIAL)
-            serial = int(state.value) if state else 1
+        """The signed key document this node serves (its serial as at start-up: a rotation is
+        published by restarting ``serve``)."""
+        with self.db.read() as session:
+            serial = key_serial(session)
         return self.identity.key_document(
             endpoint=self.settings.public_url, serial=serial, now=self.now()
         )

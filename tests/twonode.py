@@ -4,23 +4,30 @@ Each node has its own data dir, database (SQLite or PostgreSQL), keys and clock.
 goes through :class:`Network`, an httpx transport that routes by host name to the other node's
 app, so federation requests travel as real HTTP messages with real RFC 9421 signatures; the
 network can also be cut, to test outages.
+
+Every request a node makes of its partner is also checked on the way out: the sending node must
+have no write transaction open on its database (a partner that answers slowly must never hold
+the lock every submission and delivery waits for). A test that breaks the rule fails there.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from crypto.keys import KdfParams
+from crypto.logverify import LogReport
+from service import audit
 from service.app import create_app
 from service.auth import PasswordPolicy
 from service.bootstrap import add_local_user, init_node, open_node
-from service.config import load_settings
-from service.delivery import DeliveryWorker
+from service.exchange import Worker
 from service.node import Node
+from service.settings import load_settings
 from tests.policyfiles import write_open_policies
 
 FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8 * 1024)
@@ -57,6 +64,12 @@ class Network(httpx.AsyncBaseTransport):
         self.cut_after_request: set[str] = set()
         self.forged_answers: dict[str, httpx.Response] = {}
         self.sent: list[httpx.Request] = []
+        self.probes: list[Callable[[httpx.Request], Awaitable[None]]] = []
+        """Called with each request a node sends, before it travels (tests add them)."""
+
+    def sent_by(self, holder: dict[str, Node]) -> httpx.AsyncBaseTransport:
+        """The transport of one node's partner client (``holder["node"]`` once it is open)."""
+        return _FromNode(self, holder)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
@@ -70,6 +83,27 @@ class Network(httpx.AsyncBaseTransport):
         if host in self.cut_after_request:
             raise httpx.ReadError("connection reset after the request was sent", request=request)
         return response
+
+
+class WriteTransactionOpen(AssertionError):
+    """A node talked to its partner while a write transaction was open on its database."""
+
+
+class _FromNode(httpx.AsyncBaseTransport):
+    def __init__(self, network: Network, holder: dict[str, Node]) -> None:
+        self.network = network
+        self.holder = holder
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        node = self.holder.get("node")
+        if node is not None and (open_writes := node.db.open_write_transactions()):
+            raise WriteTransactionOpen(
+                f"{node.node_id} sent {request.method} {request.url.path} with {open_writes} "
+                "write transaction(s) open on its database"
+            )
+        for probe in self.network.probes:
+            await probe(request)
+        return await self.network.handle_async_request(request)
 
 
 @dataclass
@@ -103,7 +137,7 @@ class TestNode:
             return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     async def deliver(self) -> int:
-        return await DeliveryWorker(self.node).run_once()
+        return await Worker(self.node).run_once()
 
     def add_user(self, username: str, role: str) -> None:
         add_local_user(self.node, username=username, role=role, password=PASSWORD)
@@ -138,13 +172,15 @@ def make_node(
     settings = load_settings(tmp / node_id)
     if policies:
         write_open_policies(settings.policies_path, node_id)
+    holder: dict[str, Node] = {}
     node = open_node(
         settings,
         PASSPHRASE,
         clock=clock,
         password_policy=FAST_PASSWORDS,
-        http_client=lambda: httpx.AsyncClient(transport=network, timeout=10),
+        http_client=lambda: httpx.AsyncClient(transport=network.sent_by(holder), timeout=10),
     )
+    holder["node"] = node
     test_node = TestNode(node=node, host=host, network=network)
     test_node.app = create_app(node)  # type: ignore[attr-defined]
     network.apps[host] = httpx.ASGITransport(app=test_node.app)  # type: ignore[attr-defined]
@@ -170,3 +206,9 @@ async def pin_each_other(a: TestNode, b: TestNode) -> None:
                 },
             )
             assert r.status_code == 201, r.text
+
+
+def verify_log(node: Node) -> LogReport:
+    """The node's own verification of its whole audit log, in one read transaction."""
+    with node.db.read() as session:
+        return audit.verify(session, node)

@@ -5,7 +5,8 @@ Revises: 0003
 Create Date: 2026-11-29 04:10:00
 
 Existing records become the first leaves, in id order (the order they committed in on SQLite,
-and the order of their ids on PostgreSQL), hashed exactly as ``service.auditlog`` hashes new ones.
+and the order of their ids on PostgreSQL), hashed exactly as the node hashes new ones
+(``crypto.logverify.record_leaf``).
 """
 
 from __future__ import annotations
@@ -91,13 +92,16 @@ _COLUMNS = (
 
 
 def _backfill() -> None:
-    """Sequence the records written before this revision, hashed as ``service.auditlog`` hashes
-    (with Core and the columns of this revision, so that later model changes do not break it)."""
-    from types import SimpleNamespace
+    """Sequence the records written before this revision, hashed as the node hashes them
+    (``crypto.logverify.record_leaf``, docs/protocol.md section 9), with Core and the columns of
+    this revision, so that later model changes do not break it."""
+    from datetime import UTC, datetime, timedelta
 
     from crypto import merkle
-    from service import auditlog
+    from crypto.logverify import record_leaf
     from service.models import UTCDateTime
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
 
     bind = op.get_bind()
     events = sa.table(
@@ -108,8 +112,8 @@ def _backfill() -> None:
     seqs = []
     rows = bind.execute(sa.select(*(events.c[name] for name in _COLUMNS)).order_by(events.c.id))
     for n, row in enumerate(rows):
-        record = SimpleNamespace(**row._asdict(), seq=n)
-        leaf = merkle.leaf_hash(auditlog.leaf_data(record))  # type: ignore[arg-type]
+        at = (row.at.astimezone(UTC) - epoch) // timedelta(microseconds=1)
+        leaf = merkle.leaf_hash(record_leaf({**row._asdict(), "seq": n, "at": at}))
         for level, index, value in merkle.append_updates(n, leaf, lambda lv, ix: tree[(lv, ix)]):
             tree[(level, index)] = value
         seqs.append({"row_id": row.id, "new_seq": n})
@@ -124,7 +128,7 @@ def _backfill() -> None:
             [{"level": lv, "idx": ix, "hash": value} for (lv, ix), value in tree.items()],
         )
     state = sa.table("node_state", sa.column("name"), sa.column("value"))
-    bind.execute(state.insert().values(name=auditlog.HEAD, value=str(len(seqs))))
+    bind.execute(state.insert().values(name="audit_size", value=str(len(seqs))))
 
 
 def downgrade() -> None:

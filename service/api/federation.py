@@ -1,32 +1,50 @@
-"""Partner-facing endpoints: the signed key document, envelope delivery, pull and receipts."""
+"""Partner-facing endpoints: the signed key document, envelope delivery, pull and receipts,
+witnessing and reconciling. Each runs in the request's write transaction: the nonce of its
+signature is remembered with what it causes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from crypto.httpsig import HttpRequestParts
-from service import federation, pull, reconcile, witness
+from service import exchange
 from service.api.body import read_body
-from service.deps import NodeDep, RemoteAddr
+from service.api.deps import NodeDep, RemoteAddr, WriteSession
 from service.errors import BadRequest
+from service.federation import SignedAnswer, wire
 from service.node import Node
 
-router = APIRouter(prefix="/federation/v1", tags=["federation"])
+router = APIRouter(prefix=wire.PREFIX, tags=["federation"])
 
-Handler = Callable[[Node, HttpRequestParts, str | None], federation.SignedAnswer]
+Responses = dict[int | str, dict[str, Any]]
+Handler = Callable[[Session, Node, HttpRequestParts, str | None], SignedAnswer]
+SIGNED: Responses = {200: {"description": "a signed answer (RFC 9421 response signature)"}}
 
 
-@router.get("/key-document")
+KEY_DOCUMENT: Responses = {
+    200: {"content": {wire.JSON: {}}, "description": "the signed key document"}
+}
+
+
+@router.get("/key-document", response_class=Response, responses=KEY_DOCUMENT)
 def key_document(node: NodeDep) -> Response:
     """This node's signed key document (docs/protocol.md section 2)."""
-    return Response(node.key_document, media_type="application/json")
+    return Response(node.key_document, media_type=wire.JSON)
 
 
 async def _signed_request(
-    request: Request, node: Node, addr: str | None, media_type: str, limit: int, handler: Handler
+    request: Request,
+    session: Session,
+    node: Node,
+    addr: str | None,
+    media_type: str,
+    limit: int,
+    handler: Handler,
 ) -> Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != media_type:
         raise BadRequest(f"send this request as {media_type}")
@@ -36,50 +54,60 @@ async def _signed_request(
     if request.url.query:
         target += "?" + request.url.query
     parts = HttpRequestParts(request.method, target, dict(request.headers), body)
-    answer = await run_in_threadpool(handler, node, parts, addr)
+    answer = await run_in_threadpool(handler, session, node, parts, addr)
     return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
 
-@router.post("/envelopes")
-async def receive(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+@router.post("/envelopes", response_class=Response, responses=SIGNED)
+async def receive(
+    request: Request, node: NodeDep, session: WriteSession, addr: RemoteAddr
+) -> Response:
     """Accept an envelope from a pinned partner; answer with a signed receipt (F1-F5)."""
-    return await _signed_request(
-        request,
-        node,
-        addr,
-        federation.ENVELOPE_MEDIA_TYPE,
-        node.settings.max_envelope_bytes,
-        federation.receive_envelope,
-    )
+    return await _signed_request(request, session, node, addr, wire.ENVELOPE_MEDIA_TYPE,
+                                 node.settings.max_envelope_bytes,
+                                 exchange.receive_envelope)  # fmt: skip
 
 
-@router.post("/pull")
-async def serve_pull(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+@router.post("/pull", response_class=Response, responses=SIGNED)
+async def serve_pull(
+    request: Request, node: NodeDep, session: WriteSession, addr: RemoteAddr
+) -> Response:
     """Envelopes addressed to the calling partner with sequence numbers after its cursor."""
-    return await _signed_request(request, node, addr, pull.JSON, 4096, pull.serve_pull)
+    return await _signed_request(request, session, node, addr, wire.JSON, 4096,
+                                 exchange.serve_pull)  # fmt: skip
 
 
-@router.post("/receipts")
-async def receipts(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+@router.post("/receipts", response_class=Response, responses=SIGNED)
+async def receipts(
+    request: Request, node: NodeDep, session: WriteSession, addr: RemoteAddr
+) -> Response:
     """Receipts for envelopes the calling partner pulled."""
-    return await _signed_request(
-        request, node, addr, pull.JSON, 32 * 1024 * 1024, pull.serve_receipts
-    )
+    return await _signed_request(request, session, node, addr, wire.JSON, 32 * 1024 * 1024,
+                                 exchange.serve_receipts)  # fmt: skip
 
 
-@router.post("/audit/checkpoint")
-async def audit_checkpoint(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+@router.post("/audit/checkpoint", response_class=Response, responses=SIGNED)
+async def audit_checkpoint(
+    request: Request, node: NodeDep, session: WriteSession, addr: RemoteAddr
+) -> Response:
     """A signed checkpoint of our audit log and a consistency proof, for a witnessing partner."""
-    return await _signed_request(request, node, addr, pull.JSON, 8192, witness.serve_checkpoint)
+    return await _signed_request(request, session, node, addr, wire.JSON, 8192,
+                                 exchange.serve_checkpoint)  # fmt: skip
 
 
-@router.post("/audit/cosignature")
-async def audit_cosignature(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+@router.post("/audit/cosignature", response_class=Response, responses=SIGNED)
+async def audit_cosignature(
+    request: Request, node: NodeDep, session: WriteSession, addr: RemoteAddr
+) -> Response:
     """A partner's cosignature of one of our checkpoints."""
-    return await _signed_request(request, node, addr, pull.JSON, 8192, witness.serve_cosignature)
+    return await _signed_request(request, session, node, addr, wire.JSON, 8192,
+                                 exchange.serve_cosignature)  # fmt: skip
 
 
-@router.post("/audit/reconcile")
-async def audit_reconcile(request: Request, node: NodeDep, addr: RemoteAddr) -> Response:
+@router.post("/audit/reconcile", response_class=Response, responses=SIGNED)
+async def audit_reconcile(
+    request: Request, node: NodeDep, session: WriteSession, addr: RemoteAddr
+) -> Response:
     """What we hold from the calling partner and what we addressed to it, by message id."""
-    return await _signed_request(request, node, addr, pull.JSON, 1024, reconcile.serve)
+    return await _signed_request(request, session, node, addr, wire.JSON, 1024,
+                                 exchange.serve_reconcile)  # fmt: skip

@@ -1,42 +1,43 @@
 """Officer endpoints: log in, submit reports, follow their release and delivery, read the inbox
-and review its quarantine. Reads of content pass the local access rules (``service.access``)."""
+and review its quarantine. Reads of content pass the local access rules
+(``service.reports.access``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service import access, audit, quarantine, releases, reports, sharing, users
+from service import identity, reports
 from service.api.body import read_body
+from service.api.deps import NodeDep, Officer, ReadSession, RemoteAddr, WriteSession
 from service.api.schemas import (
     InboundSummary,
     LoginRequest,
+    PolicyCheckOut,
     ReportSummary,
     ReviewRequest,
     SubmitResponse,
     TokenResponse,
 )
-from service.deps import NodeDep, Officer, RemoteAddr
-from service.errors import NotFound, ServiceError
 
 router = APIRouter(prefix="/api/v1", tags=["officer"])
-STIX_JSON = "application/stix+json;version=2.1"
 
 Page = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
+STIX_BUNDLE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {reports.STIX_MEDIA_TYPE: {}}, "description": "the STIX bundle"}
+}
 
 
 @router.post("/auth/login", response_model=TokenResponse)
-def login(body: LoginRequest, node: NodeDep, addr: RemoteAddr) -> TokenResponse:
+def login(
+    body: LoginRequest, node: NodeDep, session: WriteSession, addr: RemoteAddr
+) -> TokenResponse:
     """Exchange a username and password for a short-lived bearer token."""
-    with node.db.transaction() as session:
-        outcome = users.attempt_login(session, node, body.username, body.password, addr)
-    if isinstance(outcome, ServiceError):
-        raise outcome
-    user = outcome
+    user = identity.attempt_login(session, node, body.username, body.password, addr)
     token, ttl = node.tokens.issue(username=user.username, role=user.role, now=node.now())
     return TokenResponse(access_token=token, expires_in=ttl, role=user.role)
 
@@ -45,6 +46,7 @@ def login(body: LoginRequest, node: NodeDep, addr: RemoteAddr) -> TokenResponse:
 async def submit_report(
     request: Request,
     node: NodeDep,
+    session: WriteSession,
     user: Officer,
     addr: RemoteAddr,
     to: Annotated[list[str], Query(description="partner node ids", min_length=1)],
@@ -57,101 +59,66 @@ async def submit_report(
     data = await read_body(request, node.settings.max_report_bytes)
 
     def work() -> SubmitResponse:
-        try:
-            validated = reports.validate(node, data)
-            with node.db.transaction() as session:
-                report = reports.submit(session, node, user, validated, to, addr)
-                answer = SubmitResponse(
-                    **ReportSummary.of(report, node).model_dump(), warnings=list(validated.warnings)
-                )
-        except ServiceError as exc:
-            if isinstance(exc, releases.PolicyRefused):
-                releases.record_denials(node, user, exc, addr)
-            with node.db.transaction() as session:
-                audit.record(
-                    session,
-                    actor=user.actor(addr),
-                    action="report.submit",
-                    outcome=audit.DENIED,
-                    at=node.utcnow(),
-                    reason=exc.diagnostics(),
-                )
-            raise
-        node.wakeup.ring()
-        return answer
+        report, validated = reports.submit_bundle(session, node, user, data, to, addr)
+        node.db.after_commit(session, node.wakeup.ring)  # the worker pushes it at once
+        summary = ReportSummary.of(report, node).model_dump()
+        return SubmitResponse(**summary, warnings=list(validated.warnings))
 
     return await run_in_threadpool(work)
 
 
-@router.post("/policy/check")
+@router.post("/policy/check", response_model=PolicyCheckOut)
 async def policy_check(
     request: Request,
     node: NodeDep,
+    session: ReadSession,
     user: Officer,
     addr: RemoteAddr,
     partner: Annotated[str, Query(description="the partner node id", max_length=63)],
-) -> dict[str, object]:
+) -> PolicyCheckOut:
     """Explain, without submitting anything: would this bundle go to ``partner``, redacted how,
     by which rule of which policy version, and what exactly would it receive (a diff)."""
     data = await read_body(request, node.settings.max_report_bytes)
 
-    def work() -> dict[str, object]:
+    def work() -> PolicyCheckOut:
         validated = reports.validate(node, data)
-        explained = sharing.explain_outbound(node, user, validated, partner, addr)
-        return {
-            "decision": explained.record,
-            "diff": explained.diff,
-            "released": explained.decision.released,
-        }
+        return PolicyCheckOut.of(reports.explain_outbound(session, node, user, validated, partner,
+                                                          addr))  # fmt: skip
 
     return await run_in_threadpool(work)
 
 
 @router.get("/reports", response_model=list[ReportSummary])
 def list_reports(
-    node: NodeDep, user: Officer, limit: Page = 100, offset: Offset = 0
+    node: NodeDep, session: ReadSession, user: Officer, limit: Page = 100, offset: Offset = 0
 ) -> list[ReportSummary]:
     """Reports submitted on this node that the caller is cleared to read, newest first, with
     their release and delivery state per partner."""
-    with node.db.transaction() as session:
-        return [ReportSummary.of(r, node) for r in reports.list_own(session, user, limit, offset)]
+    return [ReportSummary.of(r, node) for r in reports.list_own(session, user, limit, offset)]
 
 
 @router.get("/reports/{report_id}", response_model=ReportSummary)
-def show_report(report_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> ReportSummary:
+def show_report(
+    report_id: str, node: NodeDep, session: ReadSession, user: Officer, addr: RemoteAddr
+) -> ReportSummary:
     """A report's metadata and release and delivery state per partner (following delivery is
     not reading the report, so it is not recorded as a read; its title still needs clearance)."""
-    with node.db.transaction() as session:
-        report = reports.get_own(session, report_id)
-        refusal = access.read_refusal(session, node, user, reports.own_marking(report),
-                                      object_type="report", object_id=report.id,
-                                      remote_addr=addr)  # fmt: skip
-        answer = None if refusal else ReportSummary.of(report, node)
-    if refusal is not None:
-        raise refusal
-    assert answer is not None
-    return answer
+    return ReportSummary.of(reports.get_own(session, node, user, report_id, addr), node)
 
 
-@router.get("/reports/{report_id}/bundle")
-def report_bundle(report_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> JSONResponse:
+@router.get("/reports/{report_id}/bundle", response_class=JSONResponse, responses=STIX_BUNDLE)
+def report_bundle(
+    report_id: str, node: NodeDep, session: ReadSession, user: Officer, addr: RemoteAddr
+) -> JSONResponse:
     """The submitted STIX bundle itself; recorded in the audit log as a read."""
-    with node.db.transaction() as session:
-        report = reports.get_own(session, report_id)
-        refusal = access.read_refusal(session, node, user, reports.own_marking(report),
-                                      object_type="report", object_id=report.id,
-                                      remote_addr=addr)  # fmt: skip
-        if refusal is None:
-            bundle = reports.read_own_body(node, report)
-            reports.record_read(session, node, user, "report", report.id, addr)
-    if refusal is not None:
-        raise refusal
-    return JSONResponse(bundle, media_type=STIX_JSON)
+    bundle = reports.read_own(session, node, user, report_id, addr)
+    return JSONResponse(bundle, media_type=reports.STIX_MEDIA_TYPE)
 
 
 @router.get("/inbox", response_model=list[InboundSummary])
 def inbox(
     node: NodeDep,
+    session: ReadSession,
     user: Officer,
     limit: Page = 100,
     offset: Offset = 0,
@@ -163,72 +130,55 @@ def inbox(
     """Reports received from partners that the caller may read, newest first: the inbox, or
     with ``status`` the quarantine (reports the inbound policy held for review) or the rejected
     ones."""
-    with node.db.transaction() as session:
-        rows = reports.list_inbox(session, node, user, status, limit, offset)
-        return [InboundSummary.of(r, node) for r in rows]
+    rows = reports.list_inbox(session, node, user, status, limit, offset)
+    return [InboundSummary.of(r, node) for r in rows]
 
 
 @router.get("/inbox/{inbound_id}", response_model=InboundSummary)
-def show_inbound(inbound_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> InboundSummary:
+def show_inbound(
+    inbound_id: str, node: NodeDep, session: ReadSession, user: Officer, addr: RemoteAddr
+) -> InboundSummary:
     """A received report's metadata and inbound decision (no content; the title needs
     clearance)."""
-    with node.db.transaction() as session:
-        row = reports.get_inbound(session, inbound_id)
-        refusal = access.read_refusal(session, node, user, quarantine.marking(row),
-                                      object_type="inbound", object_id=row.id,
-                                      remote_addr=addr)  # fmt: skip
-        answer = None if refusal else InboundSummary.of(row, node)
-    if refusal is not None:
-        raise refusal
-    assert answer is not None
-    return answer
+    return InboundSummary.of(reports.get_inbound(session, node, user, inbound_id, addr), node)
 
 
-@router.get("/inbox/{inbound_id}/bundle")
-def inbound_bundle(inbound_id: str, node: NodeDep, user: Officer, addr: RemoteAddr) -> JSONResponse:
+@router.get("/inbox/{inbound_id}/bundle", response_class=JSONResponse, responses=STIX_BUNDLE)
+def inbound_bundle(
+    inbound_id: str, node: NodeDep, session: ReadSession, user: Officer, addr: RemoteAddr
+) -> JSONResponse:
     """A received STIX bundle, after re-verifying the partner's signatures over the stored signed
     message; recorded in the audit log as a read. Quarantined reports are read this way too,
     for review."""
-    with node.db.transaction() as session:
-        row = reports.get_inbound(session, inbound_id)
-        refusal = access.read_refusal(session, node, user, quarantine.marking(row),
-                                      object_type="inbound", object_id=row.id,
-                                      remote_addr=addr)  # fmt: skip
-        if refusal is None:
-            bundle = reports.read_inbound_body(node, row)
-            reports.record_read(session, node, user, "inbound", row.id, addr)
-    if refusal is not None:
-        raise refusal
-    return JSONResponse(bundle, media_type=STIX_JSON)
-
-
-def _review(
-    node: NodeDep, user: Officer, addr: RemoteAddr, inbound_id: str, body: ReviewRequest,
-    accept: bool,
-) -> InboundSummary:  # fmt: skip
-    with node.db.transaction() as session:
-        row = quarantine.lock(session, inbound_id)
-        if row is None:
-            raise NotFound(f"no received report {inbound_id!r}")
-        error = quarantine.review(session, node, user, row, accept=accept, note=body.note,
-                                  remote_addr=addr)  # fmt: skip
-        answer = InboundSummary.of(row, node)
-    if error is not None:
-        raise error
-    return answer
+    bundle = reports.read_inbound(session, node, user, inbound_id, addr)
+    return JSONResponse(bundle, media_type=reports.STIX_MEDIA_TYPE)
 
 
 @router.post("/inbox/{inbound_id}/accept", response_model=InboundSummary)
 def accept_quarantined(
-    inbound_id: str, body: ReviewRequest, node: NodeDep, user: Officer, addr: RemoteAddr
+    inbound_id: str,
+    body: ReviewRequest,
+    node: NodeDep,
+    session: WriteSession,
+    user: Officer,
+    addr: RemoteAddr,
 ) -> InboundSummary:
     """Accept a quarantined report into the inbox (the officer must be able to read it)."""
-    return _review(node, user, addr, inbound_id, body, accept=True)
+    row = reports.review(session, node, user, inbound_id, accept=True, note=body.note,
+                         remote_addr=addr)  # fmt: skip
+    return InboundSummary.of(row, node)
 
 
 @router.post("/inbox/{inbound_id}/reject", response_model=InboundSummary)
 def reject_quarantined(
-    inbound_id: str, body: ReviewRequest, node: NodeDep, user: Officer, addr: RemoteAddr
+    inbound_id: str,
+    body: ReviewRequest,
+    node: NodeDep,
+    session: WriteSession,
+    user: Officer,
+    addr: RemoteAddr,
 ) -> InboundSummary:
     """Reject a quarantined report: it stays stored (and receipted) but out of the inbox."""
-    return _review(node, user, addr, inbound_id, body, accept=False)
+    row = reports.review(session, node, user, inbound_id, accept=False, note=body.note,
+                         remote_addr=addr)  # fmt: skip
+    return InboundSummary.of(row, node)

@@ -10,7 +10,7 @@ import stat
 from crypto.fingerprint import fingerprint
 from policies import EXAMPLES_DIR
 from service.bootstrap import open_node
-from service.config import load_settings
+from service.settings import load_settings
 from tests.twonode import PASSPHRASE, PASSWORD
 
 SECRET = {"LIAISON_PASSPHRASE": PASSPHRASE}

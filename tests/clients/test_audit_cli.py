@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from clients import audit_commands
+from clients.cli.audit import log as audit_log
 from crypto import merkle
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.fingerprint import fingerprint
-from service import auditlog
+from service.audit import log as auditlog
+from service.exchange import witness_all
 from service.models import AuditEvent
-from service.pull import Puller
 from tests import twonode
 from tests.clients.conftest import Cluster, Result
 from tests.twonode import PASSWORD, REPORTS
@@ -37,12 +37,12 @@ def sql(node: twonode.TestNode, statement: str, **params: Any) -> None:
 
 
 def log_size(node: twonode.TestNode) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return auditlog.size(s)
 
 
 def first_seq(node: twonode.TestNode, action: str) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         seq = s.scalars(
             select(AuditEvent.seq).where(AuditEvent.action == action).order_by(AuditEvent.seq)
         ).first()
@@ -70,7 +70,7 @@ def fp(node: twonode.TestNode) -> str:
 
 def witness_round(witness: twonode.TestNode) -> None:
     """One witness round of ``witness``: it checks and cosigns its partner's checkpoint."""
-    asyncio.run(Puller(witness.node).witness_all())
+    asyncio.run(witness_all(witness.node))
 
 
 @dataclass
@@ -164,7 +164,7 @@ def test_audit_log_filters(audit):
 
 
 def test_all_pages_through_by_after_seq(audit, monkeypatch):
-    monkeypatch.setattr(audit_commands, "PAGE_SIZE", 4)
+    monkeypatch.setattr(audit_log, "PAGE_SIZE", 4)
     iq, before = audit.cluster.iq, log_size(audit.cluster.iq)
     result = audit("audit", "log", "--all", "--json")
     read = [e for e in json.loads(result.out) if e["action"] == "audit.read"]
@@ -179,7 +179,7 @@ def test_audit_log_as_csv(audit):
     result = audit("audit", "log", "--format", "csv", "--all")
     assert result.code == 0, result.err
     rows = list(csv.reader(io.StringIO(result.out)))
-    assert rows[0] == list(audit_commands.CSV_COLUMNS)
+    assert rows[0] == list(audit_log.CSV_COLUMNS)
     as_json = json.loads(audit("audit", "log", "--json", "--all").out)
     assert len(rows) > 10 and len(as_json) > len(rows) - 1  # the CSV read is in the log now
     header = rows[0]
@@ -197,7 +197,7 @@ def test_a_csv_cell_cannot_be_a_formula_or_drive_the_terminal(audit):
         r='=HYPERLINK("http://evil")\x1b[2J',
     )
     rows = list(csv.reader(io.StringIO(audit("audit", "log", "--format", "csv").out)))
-    reason = rows[1][audit_commands.CSV_COLUMNS.index("reason")]
+    reason = rows[1][audit_log.CSV_COLUMNS.index("reason")]
     assert reason == '\'=HYPERLINK("http://evil")?[2J'
     # JSON keeps the value exact (escaped for the terminal, same JSON value).
     assert json.loads(audit("audit", "log", "--json").out)[0]["reason"].startswith("=HYPER")
@@ -207,7 +207,7 @@ def test_a_csv_cell_cannot_be_a_formula_or_drive_the_terminal(audit):
 
 
 def test_verify_passes_on_an_untouched_log(audit, monkeypatch):
-    monkeypatch.setattr(audit_commands, "PAGE_SIZE", 5)  # and across pages
+    monkeypatch.setattr(audit_log, "PAGE_SIZE", 5)  # and across pages
     iq, before = audit.cluster.iq, log_size(audit.cluster.iq)
     result = audit("audit", "verify", "--fingerprint", fp(iq))
     assert result.code == 0, result.err
@@ -227,8 +227,8 @@ def test_verify_passes_on_an_untouched_log(audit, monkeypatch):
         "SY": {"fingerprint": fp(audit.cluster.sy), "fingerprint_checked": False}
     }
     # The root is the node's own, recomputed here from the records.
-    with iq.node.db.transaction() as s:
-        from service import checkpoints
+    with iq.node.db.write() as s:
+        from service.audit import checkpoints
 
         assert b64u_decode(report["root"]) == checkpoints.root_of(s, n)
 
@@ -261,7 +261,7 @@ def test_verify_catches_a_record_rewritten_with_its_leaf_hash(audit):
     iq = audit.cluster.iq
     seq = first_seq(iq, "report.submit")
     sql(iq, "UPDATE audit_events SET reason = 'nothing happened' WHERE seq = :s", s=seq)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         event = s.scalar(select(AuditEvent).where(AuditEvent.seq == seq))
         forged = merkle.leaf_hash(auditlog.leaf_data(event))
     sql(iq, "UPDATE audit_tree SET hash = :h WHERE level = 0 AND idx = :s", h=forged, s=seq)
@@ -537,7 +537,7 @@ def _rewrite_history(node: twonode.TestNode) -> None:
     sql(node, "UPDATE audit_events SET reason = 'rewritten' WHERE seq = 2")
     for table in ("audit_cosignatures", "audit_checkpoints", "audit_tree"):
         sql(node, f"DELETE FROM {table}")
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
         tree = merkle.complete_subtrees([merkle.leaf_hash(auditlog.leaf_data(e)) for e in events])
     for (level, index), value in tree.items():

@@ -43,12 +43,12 @@ def _submit(node, count: int) -> None:
 
 
 def _states(node) -> set[tuple[str, str | None]]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return {(d.state, d.acknowledged_via) for d in s.scalars(select(Delivery))}
 
 
 def _inbound(node) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return len(list(s.scalars(select(Inbound.id))))
 
 

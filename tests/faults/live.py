@@ -1,6 +1,6 @@
 """Real ``liaison serve`` processes for fault tests: started, killed with SIGKILL and restarted.
 
-Setting a node up (keys, users, pinning) calls :mod:`clients.admin_local` in the test process: the
+Setting a node up (keys, users, pinning) calls :mod:`clients.local` in the test process: the
 very functions behind ``liaison node init``, ``user add`` and ``partner add --data-dir``, without
 paying a Python start-up per command. The servers themselves are what an operator runs:
 ``python -m clients serve --data-dir DIR`` in a process of its own on a loopback port, with the
@@ -37,7 +37,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from clients import admin_local
+from clients import local as admin_local
 from clients.sdk import LiaisonClient
 from tests.policyfiles import write_open_policies
 

@@ -16,7 +16,7 @@ from policies import (
     Policy,
     Redaction,
 )
-from service.stix import ValidatedReport, validate_report
+from service.reports.stix import ValidatedReport, validate_report
 
 TIME = "2026-11-20T08:30:00.000Z"
 

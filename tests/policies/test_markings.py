@@ -1,4 +1,4 @@
-"""TLP (moved from service.stix) and REL TO markings."""
+"""TLP (moved from service.reports.stix) and REL TO markings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import service.stix
+import service.reports.stix
 from crypto.keydoc import NODE_ID as KEYDOC_NODE_ID
 from policies import (
     TLP,
@@ -24,7 +24,7 @@ from tests.conftest import shared_path
 
 from .stixgen import AMBER, GREEN, RED, TIME, bundle, identity, indicator, sid, validated
 
-# --- TLP lives in policies.tlp and service.stix re-exports the same objects ----------------------
+# --- TLP lives in policies.tlp and service.reports.stix re-exports the same objects ----------
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ from .stixgen import AMBER, GREEN, RED, TIME, bundle, identity, indicator, sid, 
 )
 def test_service_stix_reexports_the_one_definition(name: str) -> None:
     public = name.lstrip("_")
-    assert getattr(service.stix, name) is getattr(tlp_module, public)
+    assert getattr(service.reports.stix, name) is getattr(tlp_module, public)
 
 
 @pytest.mark.parametrize("name", ["clear", "green", "amber", "amber-strict", "red"])

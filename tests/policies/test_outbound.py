@@ -1,7 +1,7 @@
 """Outbound rules, table-driven: one or more cases per rule, each naming the rule that decides.
 
-Every bundle here is first accepted by ``service.stix.validate_report`` (the engine's contract),
-and every released bundle must be accepted by it too.
+Every bundle here is first accepted by ``service.reports.stix.validate_report`` (the engine's
+contract), and every released bundle must be accepted by it too.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ at them) and random redaction rules, the bundle a partner decrypts
 * holds no redacted property name or prefix at any depth, no object of a removed type and no
   identity of a removed class;
 * has no reference to an object it does not hold;
-* is accepted by ``service.stix.validate_report``;
+* is accepted by ``service.reports.stix.validate_report``;
 
 and the submitted bundle is left as it was. The released bundle is canonicalised, sealed to the
 partner and opened as the partner would, and the checks run on what the partner opened.

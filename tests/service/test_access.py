@@ -28,7 +28,7 @@ def _is_problem(response, status: int, code: str | None = None) -> dict:
 
 
 def _events(node, action: str) -> list[AuditEvent]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
@@ -151,12 +151,12 @@ async def test_expired_token_is_refused(pinned, clock):
 async def test_token_of_a_demoted_or_disabled_user_is_refused(pinned):
     iq, _ = pinned
     headers = await iq.login("admin")
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         s.execute(update(User).where(User.username == "admin").values(role="officer"))
     async with iq.client() as c:
         _is_problem(await c.get("/api/v1/admin/users", headers=headers), 401)
     headers = await iq.login("officer")
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         s.execute(update(User).where(User.username == "officer").values(disabled=True))
     async with iq.client() as c:
         _is_problem(await c.get("/api/v1/reports", headers=headers), 401)
@@ -193,7 +193,7 @@ async def test_unmarked_and_malformed_stix_get_422_with_the_validators_messages(
     assert any("duplicate" in m for m in body["errors"])
     denials = [e for e in _events(iq, "report.submit") if e.outcome == "denied"]
     assert len(denials) == 3
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         assert s.scalars(select(Report)).all() == []  # nothing stored
 
 
@@ -235,7 +235,7 @@ async def test_report_content_is_encrypted_at_rest_and_bound_to_its_row(pinned):
     officer = await iq.login("officer")
     first = (await _submit(iq, officer, (REPORTS / "iq-cell-wadi7.json").read_bytes())).json()
     second = (await _submit(iq, officer, (REPORTS / "iq-cell-wadi7.json").read_bytes())).json()
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         rows = {r.id: r for r in s.scalars(select(Report))}
         assert all(b"WADI-7" not in r.body_ct for r in rows.values())
         # Nor does any other column hold the report's words (the title is sealed too).

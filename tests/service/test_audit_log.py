@@ -13,10 +13,11 @@ from sqlalchemy import select, text
 
 from crypto import merkle
 from crypto.logverify import record_leaf
-from service import auditlog, auditverify, checkpoints
-from service.audit import ALLOWED, Actor, record
+from service.audit import ALLOWED, Actor, checkpoints, record
+from service.audit import log as auditlog
 from service.models import AuditEvent, AuditNode, NodeState
 from tests.service.test_enforcement import amber_report, submit
+from tests.twonode import PASSWORD, verify_log
 
 pytestmark = pytest.mark.anyio
 
@@ -39,14 +40,14 @@ def sql(node, statement: str, **params) -> None:
 
 
 def size(node) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return auditlog.size(s)
 
 
 async def test_every_committed_record_is_a_leaf_in_commit_order(nodes):
     iq, sy = nodes
     await _activity(iq, sy)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
         leaves = {n.idx: n.hash for n in s.scalars(select(AuditNode).where(AuditNode.level == 0))}
         n = auditlog.size(s)
@@ -56,24 +57,24 @@ async def test_every_committed_record_is_a_leaf_in_commit_order(nodes):
     recomputed = [merkle.leaf_hash(auditlog.leaf_data(e)) for e in events]
     assert [leaves[i] for i in range(n)] == recomputed
     assert stored_root == merkle.root(recomputed)
-    report = auditverify.verify(iq.node)
+    report = verify_log(iq.node)
     assert report.ok and report.records == n
 
 
 async def test_a_rolled_back_action_leaves_no_record_and_no_leaf(nodes):
     iq, _ = nodes
     before = size(iq)
-    with pytest.raises(RuntimeError), iq.node.db.transaction() as s:
+    with pytest.raises(RuntimeError), iq.node.db.write() as s:
         record(s, actor=Actor.system(), action="test.action", outcome=ALLOWED, at=iq.node.utcnow())
         raise RuntimeError("the action fails after writing its record")
     assert size(iq) == before
-    assert auditverify.verify(iq.node).ok
+    assert verify_log(iq.node).ok
 
 
 async def test_a_savepoint_rolled_back_drops_its_records_only(nodes):
     iq, _ = nodes
     before = size(iq)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         record(s, actor=Actor.system(), action="test.kept", outcome=ALLOWED, at=iq.node.utcnow())
         try:
             with s.begin_nested():
@@ -83,19 +84,27 @@ async def test_a_savepoint_rolled_back_drops_its_records_only(nodes):
         except RuntimeError:
             pass
     assert size(iq) == before + 1
-    report = auditverify.verify(iq.node)
+    report = verify_log(iq.node)
     assert report.ok, report.failure
 
 
 async def test_if_the_record_cannot_be_written_the_action_fails(nodes):
+    """A login that succeeds writes its record in its own transaction; one that fails carries
+    its record and its failure count to the error mapper. With the log's head gone, neither can
+    be written: the successful login gives no token, the failed one is an opaque 500, and the
+    failure count stays unwritten."""
     iq, _ = nodes
     from service.models import User
-    from service.users import attempt_login
 
     sql(iq, "DELETE FROM node_state WHERE name = 'audit_size'")  # the log's head is gone
-    with pytest.raises(LookupError), iq.node.db.transaction() as s:
-        attempt_login(s, iq.node, "admin", "a wrong password", "198.51.100.7")
-    with iq.node.db.transaction() as s:  # the failed login's count was not written either
+    async with iq.client() as c:
+        with pytest.raises(LookupError):  # the commit fails, so no answer carries a token
+            await c.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        wrong = await c.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": "a wrong password"}
+        )
+    assert wrong.status_code == 500 and wrong.json()["code"] == "internal"
+    with iq.node.db.read() as s:  # the failed login's count was not written either
         admin = s.scalar(select(User).where(User.username == "admin"))
         assert admin.failed_logins == 0
         assert s.scalar(select(NodeState).where(NodeState.name == "audit_size")) is None
@@ -107,7 +116,7 @@ def test_concurrent_writers_get_distinct_dense_leaf_indices(nodes):
 
     def writer(k: int) -> None:
         for i in range(15):
-            with iq.node.db.transaction() as s:
+            with iq.node.db.write() as s:
                 record(s, actor=Actor("user", f"w{k}"), action="test.concurrent",
                        outcome=ALLOWED, at=iq.node.utcnow(), object_id=str(i))  # fmt: skip
 
@@ -117,7 +126,7 @@ def test_concurrent_writers_get_distinct_dense_leaf_indices(nodes):
     for t in threads:
         t.join()
     assert size(iq) == start + 90
-    report = auditverify.verify(iq.node)
+    report = verify_log(iq.node)
     assert report.ok and report.records == start + 90
 
 
@@ -131,19 +140,19 @@ async def logged(nodes):
     await _activity(iq, sy)
     checkpoint = checkpoints.sign(iq.node).checkpoint
     assert checkpoint.size == size(iq)
-    assert auditverify.verify(iq.node).ok
+    assert verify_log(iq.node).ok
     return iq
 
 
 def _seq_of(node, action: str) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return s.scalars(
             select(AuditEvent.seq).where(AuditEvent.action == action).order_by(AuditEvent.seq)
         ).first()
 
 
 def _failure(node):
-    report = auditverify.verify(node.node)
+    report = verify_log(node.node)
     assert not report.ok, "tampering went unnoticed"
     return report.failure
 
@@ -210,7 +219,7 @@ async def test_a_record_rewritten_with_its_leaf_hash_fails_the_signed_root(logge
     signed, which they cannot re-sign, still gives the record away."""
     seq = _seq_of(logged, "report.submit")
     sql(logged, "UPDATE audit_events SET reason = 'nothing happened' WHERE seq = :s", s=seq)
-    with logged.node.db.transaction() as s:
+    with logged.node.db.write() as s:
         event = s.scalar(select(AuditEvent).where(AuditEvent.seq == seq))
         forged = merkle.leaf_hash(auditlog.leaf_data(event))
     sql(logged, "UPDATE audit_tree SET hash = :h WHERE level = 0 AND idx = :s", h=forged, s=seq)
@@ -219,7 +228,7 @@ async def test_a_record_rewritten_with_its_leaf_hash_fails_the_signed_root(logge
 
 
 async def test_a_forged_checkpoint_is_refused(logged):
-    with logged.node.db.transaction() as s:
+    with logged.node.db.write() as s:
         note = checkpoints.latest(s).note
     forged = note.replace("\n", "\n", 1).replace(note.splitlines()[1], "1", 1)
     sql(logged, "UPDATE audit_checkpoints SET note = :n", n=forged)
@@ -228,11 +237,11 @@ async def test_a_forged_checkpoint_is_refused(logged):
 
 def test_the_leaf_encoding_is_the_documented_one(nodes):
     iq, _ = nodes
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         event = record(s, actor=Actor("user", "officer", "officer", "198.51.100.7"),
                        action="report.read", outcome=ALLOWED, at=iq.node.utcnow(),
                        object_type="inbound", object_id="x")  # fmt: skip
-    from service.auditverify import record_fields
+    from service.audit.verify import record_fields
 
     assert auditlog.leaf_data(event) == record_leaf(record_fields(event, None))
     assert auditlog.leaf_data(event).startswith(b'{"action":"report.read","actor":"officer"')
@@ -247,7 +256,7 @@ async def test_reading_and_exporting_the_log_are_recorded_too(nodes):
     assert all(e["leaf_hash"] and e["seq"] is not None for e in r.json())
     r = await call(iq, "POST", "/api/v1/audit/exports", "auditor")
     assert r.status_code == 201 and r.json()["keys"]["node_id"] == "IQ"
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
     assert "audit.read" in actions and actions[-1] == "audit.export"
     r = await call(iq, "GET", "/api/v1/audit/events", "officer")
@@ -260,39 +269,39 @@ async def test_the_node_refuses_to_sign_over_a_log_that_no_longer_extends_its_ch
     before = checkpoints.sign(logged.node).checkpoint
     seq = _seq_of(logged, "report.submit")
     sql(logged, "UPDATE audit_events SET reason = 'nothing' WHERE seq = :s", s=seq)
-    with logged.node.db.transaction() as s:  # rebuild the whole tree over the edited record
+    with logged.node.db.write() as s:  # rebuild the whole tree over the edited record
         events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
         tree = merkle.complete_subtrees([merkle.leaf_hash(auditlog.leaf_data(e)) for e in events])
     sql(logged, "DELETE FROM audit_tree")
     for (level, index), value in tree.items():
         sql(logged, "INSERT INTO audit_tree (level, idx, hash) VALUES (:l, :i, :h)",
             l=level, i=index, h=value)  # fmt: skip
-    with logged.node.db.transaction() as s:  # something new happens, so a checkpoint is due
+    with logged.node.db.write() as s:  # something new happens, so a checkpoint is due
         record(s, actor=Actor.system(), action="test.after", outcome=ALLOWED,
                at=logged.node.utcnow())  # fmt: skip
     signed = checkpoints.sign(logged.node)
     after = signed.checkpoint
     assert signed.problem is not None and "rewritten" in signed.problem
     assert after.size == before.size  # not signed: the last good checkpoint stays
-    with logged.node.db.transaction() as s:
+    with logged.node.db.write() as s:
         [alert] = s.scalars(select(AuditAlert)).all()
         assert alert.subject == "IQ" and alert.kind == "tampered" and "rewritten" in alert.detail
     checkpoints.sign(logged.node)
-    with logged.node.db.transaction() as s:
+    with logged.node.db.write() as s:
         assert len(s.scalars(select(AuditAlert)).all()) == 1  # one alert, not one per attempt
 
 
 async def test_edited_new_records_are_caught_before_they_are_signed(logged):
     from service.models import AuditAlert
 
-    with logged.node.db.transaction() as s:
+    with logged.node.db.write() as s:
         event = record(s, actor=Actor.system(), action="test.new", outcome=ALLOWED,
                        at=logged.node.utcnow())  # fmt: skip
     sql(logged, "UPDATE audit_events SET reason = 'edited' WHERE id = :i", i=event.id)
     before = size(logged)
     checkpoint = checkpoints.sign(logged.node).checkpoint
     assert checkpoint.size < before
-    with logged.node.db.transaction() as s:
+    with logged.node.db.write() as s:
         [alert] = s.scalars(select(AuditAlert)).all()
         assert "edited" in alert.detail
 
@@ -306,14 +315,14 @@ async def test_asking_for_a_checkpoint_over_a_tampered_log_is_refused_with_the_r
     r = await call(logged, "POST", "/api/v1/audit/checkpoints", "auditor")
     # ...so nothing says the edited record was signed: a full verification must catch it.
     assert r.status_code == 201
-    report = auditverify.verify(logged.node)
+    report = verify_log(logged.node)
     assert not report.ok and report.failure.step == "V2"
 
 
 async def test_a_checkpoint_request_over_a_rewritten_log_is_a_conflict(logged):
     from tests.service.test_enforcement import call
 
-    with logged.node.db.transaction() as s:
+    with logged.node.db.write() as s:
         record(s, actor=Actor.system(), action="test.after", outcome=ALLOWED,
                at=logged.node.utcnow())  # fmt: skip
     sql(logged, "UPDATE audit_events SET reason = 'edited' WHERE seq = :s",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from service.config import load_settings
+from service.settings import load_settings
 
 
 def test_a_lease_shorter_than_a_send_is_refused(tmp_path):

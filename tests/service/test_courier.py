@@ -15,7 +15,7 @@ from crypto.canonical import canonicalize
 from crypto.encoding import b64u_decode, b64u_encode
 from crypto.receipt import issue_receipt
 from crypto.signing import SigningKey
-from service import courier
+from service.exchange import courier
 from service.models import AuditEvent, Delivery, Inbound, Partner
 from tests.twonode import REPORTS
 
@@ -64,22 +64,22 @@ async def _import(node, data: bytes | dict, status: int = 200) -> dict:
 
 
 def _deliveries(node) -> list[Delivery]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return list(s.scalars(select(Delivery).order_by(Delivery.seq)))
 
 
 def _inbound_seqs(node) -> list[int]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return sorted(s.scalars(select(Inbound.seq)))
 
 
 def _cursor(node, partner: str) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return s.scalar(select(Partner.received_through).where(Partner.node_id == partner))
 
 
 def _audit(node, action: str) -> list[AuditEvent]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
@@ -133,7 +133,7 @@ async def test_importing_the_same_file_twice_stores_one_copy(pinned):
     first = await _import(sy, exported)
     again = await _import(sy, exported)
     assert (again["received"], again["duplicates"], again["refused"]) == (0, 3, [])
-    with sy.node.db.transaction() as s:
+    with sy.node.db.write() as s:
         assert s.scalar(select(func.count()).select_from(Inbound)) == 3
     # The stored receipts are sent again: the same bytes, and IQ accepts either file.
     assert again["receipts_file"]["receipts"] == first["receipts_file"]["receipts"]
@@ -290,7 +290,7 @@ async def test_void_sequence_numbers_move_the_receivers_cursor(pinned):
     iq, sy = pinned
     _air_gap(iq, sy)
     await _submit(iq, 3)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         s.execute(update(Delivery).where(Delivery.seq == 2).values(state="refused"))
     exported = await _export(iq)
     assert len(exported["envelopes"]) == 2 and exported["void"] == [2]

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from policies import Policy, Redaction, parse_policy
 from service.models import AuditEvent, Delivery, Inbound, Partner, Report
-from service.reports import read_inbound_body
+from service.reports.content import received_bundle
 from tests.policies.stixgen import (
     AMBER,
     GREEN,
@@ -79,19 +79,19 @@ async def call(node: Node, method: str, path: str, user: str = "officer", **kwar
 
 def received(node: Node) -> list[tuple[Inbound, dict[str, Any]]]:
     """Every report the node stored, with the bundle it decrypts and verifies."""
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         rows = list(s.scalars(select(Inbound).order_by(Inbound.seq)))
-        return [(row, read_inbound_body(node.node, row)) for row in rows]
+        return [(row, received_bundle(node.node, row)) for row in rows]
 
 
 def events(node: Node, action: str) -> list[AuditEvent]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         found = s.scalars(select(AuditEvent).where(AuditEvent.action == action))
         return list(found)
 
 
 def count(node: Node, model: type) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -311,7 +311,7 @@ async def test_approval_decides_again_with_the_policy_loaded_now(pinned):
                    json={})  # fmt: skip
     assert r.status_code == 403 and r.json()["code"] == "policy_denied"
     assert r.json()["decisions"][0]["policy_version"] == tightened.version
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         assert s.scalars(select(Delivery)).one().state == "withheld"
     await iq.deliver()
     assert received(sy) == []
@@ -326,7 +326,7 @@ async def test_a_held_release_leaves_no_gap_in_the_partners_sequence(pinned):
     assert r.json()["deliveries"][0]["seq"] == 1
     await iq.deliver()
     assert [row.seq for row, _ in received(sy)] == [1]
-    with sy.node.db.transaction() as s:  # nothing missing from SY's point of view
+    with sy.node.db.write() as s:  # nothing missing from SY's point of view
         assert s.scalars(select(Partner)).one().received_through == 1
     use_policy(iq, "SY", 'max_tlp = "amber+strict"\ntwo_person_min_tlp = "amber"')
     r = await call(iq, "POST", f"/api/v1/reports/{held_id}/releases/SY/approve", "releaser",
@@ -362,7 +362,7 @@ async def test_inbound_rules_quarantine_with_the_reason(pinned, inbound, status,
     [(row, _)] = received(sy)
     assert row.status == status and row.policy_version == policy.version
     assert json.loads(row.decision or "{}")["rule"] == rule
-    with iq.node.db.transaction() as s:  # delivered and receipted either way
+    with iq.node.db.write() as s:  # delivered and receipted either way
         assert s.scalars(select(Delivery)).one().state == "acknowledged"
     inbox = await call(sy, "GET", "/api/v1/inbox")
     quarantined = await call(sy, "GET", "/api/v1/inbox", params={"status": "quarantined"})
@@ -555,7 +555,7 @@ async def test_a_release_is_decided_again_if_the_policy_changed_before_it_left(p
     redacting = use_policy(iq, "SY", 'max_tlp = "amber"\n[outbound.redact]\n'
                            'property_prefixes = ["x_source_"]')  # fmt: skip
     iq.network.down.clear()
-    with iq.node.db.transaction() as s:  # only the first is due now
+    with iq.node.db.write() as s:  # only the first is due now
         for d in s.scalars(select(Delivery).order_by(Delivery.seq)):
             d.next_attempt_at = iq.node.utcnow() if d.seq == 1 else d.next_attempt_at
             if d.seq == 2:
@@ -565,13 +565,13 @@ async def test_a_release_is_decided_again_if_the_policy_changed_before_it_left(p
     assert "x_source_handler" not in json.dumps(got)  # released under the policy of today
     assert row.seq == 1
     closed = use_policy(iq, "SY", 'max_tlp = "green"')
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         s.scalars(
             select(Delivery).where(Delivery.seq == 2)
         ).one().next_attempt_at = iq.node.utcnow()
     await iq.deliver()
     assert len(received(sy)) == 1  # the second never left
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         second_delivery = s.scalars(select(Delivery).where(Delivery.seq == 2)).one()
         assert second_delivery.state == "withheld" and second_delivery.envelope is None
         assert second_delivery.policy_version == closed.version
@@ -582,8 +582,8 @@ async def test_a_release_is_decided_again_if_the_policy_changed_before_it_left(p
         withheld.reason or ""
     )
     # SY learns that seq 2 will never come, so its cursor moves past it.
-    from service.pull import Puller
+    from service.exchange import Puller
 
     await Puller(sy.node).pull_all()
-    with sy.node.db.transaction() as s:
+    with sy.node.db.write() as s:
         assert s.scalars(select(Partner)).one().received_through == 2

@@ -50,6 +50,6 @@ async def test_report_travels_and_is_acknowledged(pinned):
     from service.models import AuditEvent
 
     for node, kind in ((iq, "report"), (sy, "inbound")):
-        with node.node.db.transaction() as s:
+        with node.node.db.write() as s:
             reads = s.scalars(select(AuditEvent).where(AuditEvent.action == "report.read")).all()
         assert [(e.actor, e.object_type) for e in reads] == [("officer", kind)]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from crypto import httpsig
 from crypto.signing import SigningKey
-from service.federation import ENVELOPE_MEDIA_TYPE
+from service.federation.wire import ENVELOPE_MEDIA_TYPE
 from service.models import AuditEvent, Delivery, Inbound
 from tests.twonode import REPORTS
 
@@ -33,12 +33,12 @@ async def _submit(node, to="SY", name="iq-cell-wadi7.json"):
 
 
 def _count(node, model) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return s.scalar(select(func.count()).select_from(model))
 
 
 def _refusals(node) -> list[str]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         rows = s.scalars(select(AuditEvent).where(AuditEvent.action == "federation.refuse"))
         return [e.reason or "" for e in rows]
 
@@ -197,22 +197,22 @@ async def test_lost_receipt_is_recovered_without_a_second_copy(pinned):
     await _submit(iq)
     iq.network.cut_after_request.add("sy.test")
     await iq.deliver()
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         delivery = s.scalars(select(Delivery)).one()
         assert delivery.state == "sent" and "ReadError" in (delivery.last_error or "")
         first_envelope = delivery.envelope
     assert _count(sy, Inbound) == 1
 
     iq.network.cut_after_request.clear()
-    with iq.node.db.transaction() as s:  # the retry is due now rather than after the backoff
+    with iq.node.db.write() as s:  # the retry is due now rather than after the backoff
         s.scalars(select(Delivery)).one().next_attempt_at = iq.node.utcnow()
     assert await iq.deliver() == 1
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         delivery = s.scalars(select(Delivery)).one()
         assert delivery.state == "acknowledged"
         assert delivery.envelope == first_envelope  # the very same bytes were sent again
     assert _count(sy, Inbound) == 1
-    with sy.node.db.transaction() as s:
+    with sy.node.db.write() as s:
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "report.receive"))
         assert [e.reason for e in events] == ["accepted", "duplicate: stored receipt re-sent"]
 
@@ -243,14 +243,14 @@ async def test_a_forged_refusal_does_not_make_the_sender_give_up(pinned):
         json={"status": 422, "code": "stix_invalid", "detail": "forged"},
     )
     await iq.deliver()
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         delivery = s.scalars(select(Delivery)).one()
         assert delivery.state == "sent", delivery.last_error
         assert "unsigned refusal" in (delivery.last_error or "")
         delivery.next_attempt_at = iq.node.utcnow()
     iq.network.forged_answers.clear()
     await iq.deliver()
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         assert s.scalars(select(Delivery)).one().state == "acknowledged"
 
 
@@ -263,9 +263,9 @@ async def test_a_signed_refusal_ends_the_delivery(pinned):
     await _submit(iq)
     await iq.deliver()
     await _submit(iq)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         first, second = s.scalars(select(Delivery).order_by(Delivery.seq)).all()
-        key = iq.node.partners.document(first.partner).current_encryption_key(iq.node.now())
+        key = iq.node.keyring.partner_document(first.partner).current_encryption_key(iq.node.now())
         body = (REPORTS / "sy-escape-d12.json").read_bytes()
         # A (buggy) sender re-uses the first message id for another report.
         clash = seal(
@@ -280,7 +280,7 @@ async def test_a_signed_refusal_ends_the_delivery(pinned):
         )
         second.envelope, second.envelope_sha256 = clash.data, clash.digest
     await iq.deliver()
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         second = s.scalars(select(Delivery).order_by(Delivery.seq.desc())).first()
         assert second.state == "refused", second.last_error
         assert "409" in second.last_error and "already received" in second.last_error

@@ -34,14 +34,14 @@ async def test_everything_matches_after_a_clean_exchange(pinned):
     answer = await _reconcile(iq)
     assert answer["sent"] == {"matched": 3, "pending": 0}
     assert answer["received"] == {"matched": 2, "pending": 0} and answer["discrepancies"] == []
-    with sy.node.db.transaction() as s:  # the partner records that it was asked
+    with sy.node.db.write() as s:  # the partner records that it was asked
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "audit.reconcile")).all()
 
 
 async def test_a_report_the_partner_lost_after_signing_its_receipt(pinned):
     iq, sy = pinned
     await _exchange(iq, sy)
-    with sy.node.db.transaction() as s:
+    with sy.node.db.write() as s:
         lost = s.scalars(select(Inbound).order_by(Inbound.seq)).first()
         message_id = lost.message_id
     sql(sy, "DELETE FROM inbound_objects WHERE inbound_id = :i", i=lost.id)
@@ -55,7 +55,7 @@ async def test_a_report_the_partner_lost_after_signing_its_receipt(pinned):
 async def test_a_message_we_never_sent_and_one_we_never_received(pinned):
     iq, sy = pinned
     await _exchange(iq, sy)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         erased = s.scalars(select(Delivery).order_by(Delivery.seq)).first().message_id
         dropped = s.scalars(select(Inbound).order_by(Inbound.seq)).first()
         dropped_id, dropped_message = dropped.id, dropped.message_id

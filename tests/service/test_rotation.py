@@ -22,7 +22,7 @@ async def test_rotation_publishes_a_new_key_and_partners_follow(pinned, clock):
     clock.advance(80 * DAY)  # ten days before the first key expires, SY's admin rotates
     rotation = rotate_encryption_keys(settings, PASSPHRASE, now=sy.node.now(), kdf=FAST_KDF)
     assert rotation.serial == 2 and rotation.destroyed == [] and rotation.new_kid != old_kid
-    with sy.node.db.transaction() as s:  # a key change is in the audit log
+    with sy.node.db.write() as s:  # a key change is in the audit log
         [record] = s.scalars(select(AuditEvent).where(AuditEvent.action == "key.rotate")).all()
         assert record.object_id == rotation.new_kid and "serial 2" in (record.reason or "")
 
@@ -43,7 +43,7 @@ async def test_rotation_publishes_a_new_key_and_partners_follow(pinned, clock):
     await _submit(iq, 1)
     await iq.deliver()
     assert _inbound_seqs(sy) == [1, 2]
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         deliveries = s.scalars(select(Delivery).order_by(Delivery.seq)).all()
         assert {d.state for d in deliveries} == {"acknowledged"}
         assert rotation.new_kid.encode() in deliveries[1].envelope

@@ -42,7 +42,7 @@ async def test_check_explains_redaction_with_rule_version_and_diff(nodes):
     assert decision["policy_version"].startswith("sha256:")
     assert "x_source_handler" in answer["diff"] and answer["diff"].count("\n-") >= 1
     assert "x_source_handler" not in json.dumps(answer["released"])
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "policy.check"))
     assert "SY: redact" in event.reason and event.policy_version == decision["policy_version"]
     assert "K-9" not in event.reason  # decisions are recorded, content is not

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crypto.canonical import canonicalize
-from service.stix import (
+from service.reports.stix import (
     MAX_MESSAGES,
     TLP,
     TLP2_EXTENSION_ID,

@@ -14,10 +14,9 @@ from sqlalchemy import delete, func, select, update
 from crypto import httpsig
 from crypto.canonical import canonicalize
 from crypto.signing import SigningKey
-from service import outbox
-from service.delivery import DeliveryWorker
+from service.exchange import Puller, Worker, outbox
+from service.federation import PartnerClient
 from service.models import Delivery, Inbound, InboundObject, Partner
-from service.pull import Puller
 from tests.twonode import REPORTS
 
 pytestmark = pytest.mark.anyio
@@ -47,17 +46,17 @@ async def _submit(node, count: int, to: str = "SY") -> list[str]:
 
 
 def _deliveries(node) -> list[Delivery]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return list(s.scalars(select(Delivery).order_by(Delivery.seq)))
 
 
 def _inbound_seqs(node) -> list[int]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return sorted(s.scalars(select(Inbound.seq)))
 
 
 def _cursor(node, partner: str) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return s.scalar(select(Partner.received_through).where(Partner.node_id == partner))
 
 
@@ -86,7 +85,7 @@ async def test_a_pushed_report_beyond_a_gap_triggers_a_pull_that_fills_it(
 ):
     iq, sy = pinned
     await _submit(iq, 3)
-    with iq.node.db.transaction() as s:  # hold back seq 1 and 2; only seq 3 is due
+    with iq.node.db.write() as s:  # hold back seq 1 and 2; only seq 3 is due
         s.execute(
             update(Delivery)
             .where(Delivery.seq < 3)
@@ -96,12 +95,12 @@ async def test_a_pushed_report_beyond_a_gap_triggers_a_pull_that_fills_it(
     assert _inbound_seqs(sy) == [3] and _cursor(sy, "IQ") == 0
     assert sy.node.pull_requested.is_set()  # the gap asked for a pull
 
-    worker = DeliveryWorker(sy.node)
+    worker = Worker(sy.node)
     worker._last_pull = time.monotonic()  # a routine pull just happened
     # The gap is acted on only after a short grace (pushes may merely arrive out of order) ...
     assert await worker.pull_if_due() == 0
     # ... and then without waiting for the next routine pull.
-    monkeypatch.setattr("service.delivery.GAP_GRACE_SECONDS", 0.0)
+    monkeypatch.setattr("service.exchange.worker.GAP_GRACE_SECONDS", 0.0)
     assert await worker.pull_if_due() == 2
     assert not sy.node.pull_requested.is_set()
     assert _inbound_seqs(sy) == [1, 2, 3] and _cursor(sy, "IQ") == 3
@@ -111,7 +110,7 @@ async def test_a_pushed_report_beyond_a_gap_triggers_a_pull_that_fills_it(
 async def test_refused_deliveries_do_not_block_the_cursor(pinned):
     iq, sy = pinned
     await _submit(iq, 3)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         s.execute(update(Delivery).where(Delivery.seq == 2).values(state="refused"))
     await Puller(sy.node).pull_all()
     assert _inbound_seqs(sy) == [1, 3]
@@ -124,7 +123,7 @@ async def test_a_node_restored_from_an_old_backup_gets_everything_again(pinned):
     await iq.deliver()
     assert _inbound_seqs(sy) == [1, 2, 3, 4]
     # SY is restored from a backup taken before any of them arrived.
-    with sy.node.db.transaction() as s:
+    with sy.node.db.write() as s:
         s.execute(delete(InboundObject))
         s.execute(delete(Inbound))
         s.execute(update(Partner).values(received_through=0))
@@ -147,7 +146,7 @@ async def test_a_crashed_workers_lease_expires_and_another_takes_over(pinned, cl
     await _submit(iq, 2)
     crashed = outbox.claim_due(iq.node, "crashed-worker", 10)
     assert len(crashed) == 2
-    survivor = DeliveryWorker(iq.node, owner="survivor")
+    survivor = Worker(iq.node, owner="survivor")
     assert await survivor.run_once() == 0  # leased to the crashed worker
     clock.advance(iq.node.settings.delivery_lease_seconds + 1)
     assert await survivor.run_once() == 2
@@ -158,12 +157,12 @@ async def test_a_crashed_workers_lease_expires_and_another_takes_over(pinned, cl
 async def test_a_worker_whose_lease_expired_does_not_send(pinned, clock):
     iq, sy = pinned
     await _submit(iq, 1)
-    slow = DeliveryWorker(iq.node, owner="slow")
+    slow = Worker(iq.node, owner="slow")
     [delivery_id] = outbox.claim_due(iq.node, "slow", 1)
     clock.advance(iq.node.settings.delivery_lease_seconds + 1)
     assert outbox.claim_due(iq.node, "fast", 1) == [delivery_id]
-    async with iq.node.http_client() as client:
-        assert await slow.deliver(client, delivery_id) == "skipped"
+    async with PartnerClient.open(iq.node) as client:
+        assert await slow.pusher.deliver(client, delivery_id) == "skipped"
     assert _inbound_seqs(sy) == []
 
 
@@ -212,7 +211,7 @@ async def test_pull_needs_a_valid_partner_signature(pinned):
 async def test_forged_receipts_acknowledge_nothing(pinned):
     """A receipt not signed by SY is counted invalid and leaves the delivery pending."""
     from crypto.receipt import issue_receipt
-    from service.pull import RECEIPTS_PATH
+    from service.federation.wire import RECEIPTS_PATH
 
     iq, sy = pinned
     await _submit(iq, 1)
@@ -250,11 +249,11 @@ async def test_exactly_once_when_push_and_pull_race(pinned):
     iq, sy = pinned
     await _submit(iq, 5)
     await Puller(sy.node).pull_all()
-    with iq.node.db.transaction() as s:  # make IQ push them all again anyway
+    with iq.node.db.write() as s:  # make IQ push them all again anyway
         s.execute(update(Delivery).values(state="sent", next_attempt_at=iq.node.utcnow()))
     assert await iq.deliver() == 5
     assert _inbound_seqs(sy) == [1, 2, 3, 4, 5]
-    with sy.node.db.transaction() as s:
+    with sy.node.db.write() as s:
         assert s.scalar(select(func.count()).select_from(Inbound)) == 5
     assert {d.state for d in _deliveries(iq)} == {"acknowledged"}
 
@@ -272,7 +271,7 @@ async def test_partner_status_shows_backlog_errors_and_gaps(pinned):
     assert status["last_success_at"] is None and status["next_seq"] == 4
 
     iq.network.down.clear()
-    with iq.node.db.transaction() as s:  # deliver seq 3 only: SY sees a gap below it
+    with iq.node.db.write() as s:  # deliver seq 3 only: SY sees a gap below it
         s.execute(
             update(Delivery)
             .where(Delivery.seq < 3)
@@ -335,13 +334,13 @@ async def test_same_message_id_with_other_content_is_a_conflict(pinned):
     from crypto.envelope import seal
     from service.audit import Actor
     from service.errors import Conflict
-    from service.federation import store_envelope
+    from service.exchange import store_envelope
 
     iq, sy = pinned
     await _submit(iq, 1)
     await iq.deliver()
     [delivery] = _deliveries(iq)
-    key = iq.node.partners.document(delivery.partner).current_encryption_key(iq.node.now())
+    key = iq.node.keyring.partner_document(delivery.partner).current_encryption_key(iq.node.now())
     other = seal(
         sender=iq.node.identity,
         recipient_id="SY",
@@ -352,8 +351,8 @@ async def test_same_message_id_with_other_content_is_a_conflict(pinned):
         seq=delivery.seq,
         now=iq.node.now(),
     )
-    with sy.node.db.transaction() as s:
+    with sy.node.db.write() as s:
         partner_id = s.scalar(select(Partner.id))
-    with pytest.raises(Conflict):
-        store_envelope(sy.node, partner_id, other.data, Actor("partner", "IQ"), "push")
+    with pytest.raises(Conflict), sy.node.db.write() as s:
+        store_envelope(s, sy.node, partner_id, other.data, Actor("partner", "IQ"), "push")
     assert _inbound_seqs(sy) == [1]

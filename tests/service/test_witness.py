@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import select, text
 
 from crypto import merkle
-from service import auditlog, auditverify, checkpoints
+from service.audit import checkpoints
+from service.audit import log as auditlog
+from service.exchange import witness_all
 from service.models import AuditAlert, AuditCosignature, AuditEvent, WitnessedCheckpoint
-from service.pull import Puller
 from tests.service.test_audit_log import size, sql
 from tests.service.test_enforcement import amber_report, call, submit
+from tests.twonode import verify_log
 
 pytestmark = pytest.mark.anyio
 
@@ -24,16 +26,16 @@ pytestmark = pytest.mark.anyio
 async def _round(node) -> None:
     """One witness round of ``node`` over each partner (the delivery worker runs one every
     ``witness_interval_seconds``)."""
-    await Puller(node.node).witness_all()
+    await witness_all(node.node)
 
 
 def _witnessed(node) -> list[WitnessedCheckpoint]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return list(s.scalars(select(WitnessedCheckpoint).order_by(WitnessedCheckpoint.size)))
 
 
 def _alerts(node) -> list[AuditAlert]:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return list(s.scalars(select(AuditAlert).order_by(AuditAlert.id)))
 
 
@@ -44,10 +46,10 @@ async def test_partners_cosign_each_others_checkpoints(pinned):
     await _round(sy)  # SY witnesses IQ
     await _round(iq)  # IQ witnesses SY
     [seen] = _witnessed(sy)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         [cosigned] = s.scalars(select(AuditCosignature)).all()
     assert (cosigned.size, cosigned.witness) == (seen.size, "SY")
-    report = auditverify.verify(iq.node)
+    report = verify_log(iq.node)
     assert report.ok and [c.cosigned_by for c in report.checkpoints] == [("SY",)]
     # More happens on IQ: the next checkpoint is checked against the last one (consistency).
     for _ in range(3):
@@ -57,12 +59,12 @@ async def test_partners_cosign_each_others_checkpoints(pinned):
     first, second = _witnessed(sy)
     assert first.size < second.size == checkpoints_size(iq)
     assert _alerts(sy) == []
-    report = auditverify.verify(iq.node)
+    report = verify_log(iq.node)
     assert report.ok and all(c.cosigned_by == ("SY",) for c in report.checkpoints)
 
 
 def checkpoints_size(node) -> int:
-    with node.node.db.transaction() as s:
+    with node.node.db.write() as s:
         return checkpoints.latest(s).size
 
 
@@ -79,14 +81,14 @@ async def test_a_rolled_back_log_is_caught_by_the_witness(pinned):
     sql(iq, "DELETE FROM audit_checkpoints")
     sql(iq, "DELETE FROM audit_events WHERE seq >= :k", k=keep)
     sql(iq, "DELETE FROM audit_tree")
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
         tree = merkle.complete_subtrees([merkle.leaf_hash(auditlog.leaf_data(e)) for e in events])
     sql(iq, "UPDATE node_state SET value = :v WHERE name = 'audit_size'", v=str(keep))
     for (level, index), value in tree.items():
         sql(iq, "INSERT INTO audit_tree (level, idx, hash) VALUES (:l, :i, :h)",
             l=level, i=index, h=value)  # fmt: skip
-    assert auditverify.verify(iq.node).ok  # consistent on its own: only the witness can tell
+    assert verify_log(iq.node).ok  # consistent on its own: only the witness can tell
     await _round(sy)
     [alert] = _alerts(sy)
     assert alert.subject == "IQ" and alert.kind == "rollback"
@@ -98,7 +100,7 @@ async def test_a_rolled_back_log_is_caught_by_the_witness(pinned):
         assert r.status_code == 200 and r.json()[0]["kind"] == "rollback"
     r = await call(sy, "GET", "/api/v1/audit/alerts", "officer")
     assert r.status_code == 403
-    with sy.node.db.transaction() as s:
+    with sy.node.db.write() as s:
         [record] = s.scalars(select(AuditEvent).where(AuditEvent.action == "witness.alert"))
         assert record.object_id == "IQ" and record.outcome == "error"
 
@@ -138,7 +140,7 @@ async def test_a_rewritten_history_is_a_fork(pinned):
     sql(iq, "DELETE FROM audit_cosignatures")
     sql(iq, "DELETE FROM audit_checkpoints")
     sql(iq, "DELETE FROM audit_tree")
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
         tree = merkle.complete_subtrees([merkle.leaf_hash(auditlog.leaf_data(e)) for e in events])
     for (level, index), value in tree.items():
@@ -154,11 +156,11 @@ async def test_a_rewritten_history_is_a_fork(pinned):
 async def test_a_cosignature_must_verify_under_the_partners_key(pinned):
     iq, sy = pinned
     await _round(sy)
-    with iq.node.db.transaction() as s:
+    with iq.node.db.write() as s:
         [stored] = s.scalars(select(AuditCosignature)).all()
         line = stored.line
     sql(iq, "UPDATE audit_cosignatures SET line = :l", l=line.replace(line[-6:-2], "AAAA"))
-    report = auditverify.verify(iq.node)
+    report = verify_log(iq.node)
     assert not report.ok and report.failure.step == "V6"
     with iq.node.db.engine.begin() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_cosignatures")).scalar() == 1

@@ -1,0 +1,197 @@
+"""``liaison node init|fingerprint|rotate-keys|info`` and ``liaison serve``: the node itself.
+
+``node info`` asks a running node over HTTP; the others act on a data dir through
+:mod:`clients.local`, imported inside the handlers so that the officer's commands never load the
+server.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from clients import output
+from clients.cli.common import (
+    Context,
+    SharedOptions,
+    Subcommands,
+    add_command,
+    emit,
+    emit_json,
+    kdf_memory_kib,
+    node_url,
+    opt,
+    read_passphrase,
+    require_data_dir,
+)
+from clients.passwords import PASSPHRASE_ENV, read_secret
+
+
+def register(top: Subcommands, shared: SharedOptions) -> None:
+    """Add ``node`` and its actions, then ``serve``, to ``top``."""
+    node = top.add_parser("node", help="create a node, show its fingerprint or its info")
+    cmds = node.add_subparsers(dest="node_command", required=True, metavar="ACTION")
+    init = add_command(
+        cmds,
+        "init",
+        node_init,
+        (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
+        help="create keys, node.toml and the database in a new data dir",
+    )
+    init.add_argument("--name", required=True, help="the node id, e.g. IQ")
+    init.add_argument("--display-name", default="", help="e.g. Baghdad")
+    init.add_argument("--public-url", help="URL partners use (default http://127.0.0.1:PORT)")
+    init.add_argument("--listen-host", default="127.0.0.1")
+    init.add_argument("--port", type=int, default=8600)
+    init.add_argument("--database-url", help="e.g. postgresql+psycopg://... (default SQLite)")
+    init.add_argument(
+        "--policies",
+        metavar="DIR",
+        help="sharing policies (<partner>.toml) to check and install; without one, nothing is "
+        "released to a partner and everything from it is quarantined",
+    )
+    add_command(
+        cmds,
+        "fingerprint",
+        node_fingerprint,
+        (shared.data_dir, shared.passphrase, shared.json),
+        help="print this node's fingerprint, to read to the partner",
+    )
+    rotate = add_command(
+        cmds,
+        "rotate-keys",
+        node_rotate_keys,
+        (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
+        help="add a new encryption key and destroy long-expired ones (then restart serve)",
+    )
+    rotate.add_argument("--lifetime-days", type=int, default=90, metavar="DAYS")
+    add_command(
+        cmds,
+        "info",
+        node_info,
+        (shared.url, shared.json),
+        help="what a running node says about itself",
+    )
+
+    run = add_command(
+        top,
+        "serve",
+        serve,
+        (shared.data_dir, shared.passphrase),
+        help="run the HTTP API and the delivery worker",
+    )
+    run.add_argument("--listen-host", help="override node.toml's listen_host")
+    run.add_argument("--port", type=int, help="override node.toml's listen_port")
+
+
+def node_init(args: argparse.Namespace, ctx: Context) -> int:
+    """Create a node in a new data dir; asks for the new passphrase twice at a terminal."""
+    from clients import local
+
+    data_dir = require_data_dir(args)
+    passphrase = read_secret(
+        "passphrase",
+        from_stdin=opt(args, "passphrase_stdin", False),
+        env_var=PASSPHRASE_ENV,
+        prompt="New key file passphrase",
+        confirm=True,
+    )
+    info = local.init(
+        data_dir,
+        node_id=args.name,
+        passphrase=passphrase,
+        display_name=args.display_name,
+        public_url=args.public_url,
+        listen_host=args.listen_host,
+        port=args.port,
+        database_url=args.database_url,
+        kdf_memory_kib=kdf_memory_kib(args),
+        policies_dir=Path(args.policies) if args.policies else None,
+    )
+    if opt(args, "json"):
+        emit_json(info)
+        return 0
+    pairs: list[tuple[str, object]] = [
+        ("Node", info["node_id"]),
+        ("Name", info["name"]),
+        ("Data dir", info["data_dir"]),
+        ("Public URL", info["public_url"]),
+        ("Listen", info["listen"]),
+        ("Database", info["database"]),
+        ("Fingerprint", info["fingerprint"]),
+    ]
+    names = ", ".join(info["policies"]) or "none yet"
+    pairs.append(("Policies", f"{names} in {info['policies_dir']}"))
+    emit(output.fields(pairs))
+    emit(f"next: liaison user add NAME --role admin --data-dir {info['data_dir']}")
+    if not info["policies"]:
+        emit(
+            f"without a sharing policy ({info['policies_dir']}/<PARTNER>.toml) nothing is "
+            "released to a partner and everything from it is quarantined"
+        )
+    return 0
+
+
+def node_fingerprint(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import local
+
+    info = local.fingerprint(require_data_dir(args), passphrase=read_passphrase(args))
+    if opt(args, "json"):
+        emit_json(info)
+    else:
+        emit(info["fingerprint"])
+    return 0
+
+
+def node_rotate_keys(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import local
+
+    rotation = local.rotate_keys(
+        require_data_dir(args),
+        passphrase=read_passphrase(args),
+        lifetime_days=args.lifetime_days,
+        kdf_memory_kib=opt(args, "kdf_memory_kib"),
+    )
+    if opt(args, "json"):
+        emit_json(rotation)
+        return 0
+    until = output.when(rotation["valid_until"])
+    emit(
+        f"new encryption key {rotation['new_key']} valid until {until}; key serial "
+        f"{rotation['key_serial']}; destroyed {len(rotation['destroyed'])} expired key(s)"
+    )
+    emit("restart liaison serve so that it serves the new key document")
+    return 0
+
+
+def node_info(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args), logged_in=False) as client:
+        info = client.node_info()
+    if opt(args, "json"):
+        emit_json(info)
+        return 0
+    emit(
+        output.fields(
+            [
+                ("Node", info.get("node_id")),
+                ("Name", info.get("name")),
+                ("Public URL", info.get("public_url")),
+                ("Signing key", info.get("signing_key_id")),
+                ("Fingerprint", info.get("fingerprint")),
+            ]
+        )
+    )
+    return 0
+
+
+def serve(args: argparse.Namespace, ctx: Context) -> int:
+    """Run the node until SIGINT or SIGTERM; 0 when stopped by one of them."""
+    from clients import local
+
+    local.serve(
+        require_data_dir(args),
+        passphrase=read_passphrase(args),
+        listen_host=args.listen_host,
+        port=args.port,
+    )
+    return 0

@@ -1,0 +1,148 @@
+"""``liaison partner add|list|status``: the partner nodes this node exchanges with.
+
+``partner add`` fetches the partner's key document and pins it if it matches the fingerprint its
+admins read out: on a data dir through :mod:`clients.local` when one is given, else over HTTP as
+a logged-in admin (there ``--url`` is the partner's, so this node's URL is ``--node-url``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from clients import output
+from clients.cli.common import (
+    Context,
+    SharedOptions,
+    Subcommands,
+    add_command,
+    emit,
+    emit_json,
+    flag,
+    local_data_dir,
+    node_url,
+    opt,
+    read_passphrase,
+)
+
+
+def register(top: Subcommands, shared: SharedOptions) -> None:
+    """Add ``partner`` and its actions to ``top``."""
+    partner = top.add_parser("partner", help="pin or list partner nodes")
+    cmds = partner.add_subparsers(dest="partner_command", required=True, metavar="ACTION")
+    add_cmd = add_command(
+        cmds,
+        "add",
+        partner_add,
+        (shared.data_dir, shared.passphrase, shared.json),
+        help="fetch a partner's key document and pin it if the fingerprint matches",
+    )
+    add_cmd.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+    add_cmd.add_argument("--url", required=True, help="the partner's URL")
+    add_cmd.add_argument("--fingerprint", required=True, help="as read out by its admins")
+    add_cmd.add_argument("--display-name", default="", help="e.g. Damascus")
+    flag(add_cmd, "--node-url", metavar="URL", help="this node's URL ($LIAISON_URL)")
+    add_command(cmds, "list", partner_list, (shared.url, shared.json), help="list partners (admin)")
+    status = add_command(
+        cmds,
+        "status",
+        partner_status,
+        (shared.url, shared.json),
+        help="backlog, oldest undelivered, last success and last error (admin)",
+    )
+    status.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+
+
+def partner_add(args: argparse.Namespace, ctx: Context) -> int:
+    """Pin a partner; locally, warn on stderr when the node has no sharing policy for it."""
+    data_dir = local_data_dir(args, "node_url")
+    if data_dir is not None:
+        from clients import local
+
+        partner = local.add_partner(
+            data_dir,
+            node_id=args.node_id,
+            url=args.url,
+            fingerprint=args.fingerprint,
+            name=args.display_name,
+            passphrase=read_passphrase(args),
+            transport=ctx.transport,
+        )
+        missing = local.missing_policy(data_dir, partner["node_id"])
+    else:
+        # Over HTTP the node's policies dir is not known here; policy check tells.
+        missing = None
+        with ctx.client(node_url(args, "node_url")) as client:
+            partner = client.add_partner(
+                args.node_id, args.url, args.fingerprint, args.display_name
+            )
+    if opt(args, "json"):
+        emit_json(partner)
+    else:
+        emit(
+            f"pinned partner {partner['node_id']} at {output.clean(partner.get('endpoint'))}, "
+            f"fingerprint {partner.get('fingerprint')}"
+        )
+    if missing is not None:
+        print(
+            f"warning: no sharing policy for {output.clean(partner['node_id'])} "
+            f"(expected {output.clean(missing)}): nothing will be released to it and everything "
+            "from it will be quarantined; write one, then restart liaison serve",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def partner_list(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        partners = client.list_partners()
+    if opt(args, "json"):
+        emit_json(partners)
+        return 0
+    rows = [
+        (
+            p["node_id"],
+            p.get("name"),
+            p.get("endpoint"),
+            p.get("key_serial"),
+            output.when(p.get("added_at")),
+            p.get("fingerprint"),
+        )
+        for p in partners
+    ]
+    emit(output.table(("NODE", "NAME", "URL", "KEY SERIAL", "ADDED", "FINGERPRINT"), rows))
+    return 0
+
+
+def partner_status(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        status = client.partner_status(args.node_id)
+    if opt(args, "json"):
+        emit_json(status)
+        return 0
+    states = ", ".join(f"{k} {v}" for k, v in sorted(status["by_state"].items())) or "none"
+    emit(
+        output.fields(
+            [
+                ("Partner", status["partner"]),
+                ("Outbound backlog", f"{status['backlog']} undelivered ({states})"),
+                ("Oldest undelivered", output.when(status.get("oldest_undelivered_at"))),
+                ("Next attempt", output.when(status.get("next_attempt_at"))),
+                ("Last success", output.when(status.get("last_success_at"))),
+                ("Last error", output.clean(status.get("last_error"))),
+                ("Next sequence number", status["next_seq"]),
+                (
+                    "Received",
+                    f"{status['received']} reports, all up to seq {status['received_through']}",
+                ),
+                (
+                    "Missing",
+                    f"{status['missing_below_highest']} below seq {status['highest_seq_received']}",
+                ),
+                ("Last received", output.when(status.get("last_received_at"))),
+                ("Last pull", output.when(status.get("last_pull_at"))),
+                ("Last pull error", output.clean(status.get("last_pull_error"))),
+            ]
+        )
+    )
+    return 0

@@ -1,0 +1,35 @@
+"""Who the node deals with: its users (officers, releasers, auditors, administrators) and its
+partner nodes, pinned by fingerprint.
+
+    users      accounts, logging in, the principal a request acts as
+    partners   pinning a partner, and the later key documents it publishes
+"""
+
+from service.identity.partners import add_partner, get_partner, list_partners, update_key_document
+from service.identity.users import (
+    DEFAULT_CLEARANCE,
+    FailedLogin,
+    Principal,
+    attempt_login,
+    create_user,
+    list_users,
+    load_principal,
+    login_delay,
+    parse_clearance,
+)
+
+__all__ = [
+    "DEFAULT_CLEARANCE",
+    "FailedLogin",
+    "Principal",
+    "add_partner",
+    "attempt_login",
+    "create_user",
+    "get_partner",
+    "list_partners",
+    "list_users",
+    "load_principal",
+    "login_delay",
+    "parse_clearance",
+    "update_key_document",
+]

@@ -1,0 +1,61 @@
+"""The keys a node works with besides its own: its partners' pinned keys and verified key
+documents, and the serial of the key document it publishes.
+
+A node publishes one signed key document (docs/protocol.md section 2): its identity keys, its
+current encryption (KEM) keys and its endpoint, under a serial kept in ``node_state`` that every
+rotation raises (``service.node.Node.key_document``). A partner is pinned by the fingerprint of
+its identity keys; its key documents must be signed by those keys, and are verified once per
+serial here, then reused.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy.orm import Session
+
+from crypto.keydoc import VerifiedKeyDocument, verify_key_document
+from crypto.signing import VerifyKey
+from service.models import NodeState, Partner
+
+KEY_SERIAL = "key_document_serial"
+"""The ``node_state`` row holding the serial of the key document this node publishes."""
+
+
+def pinned_key(partner: Partner) -> VerifyKey:
+    """The identity keys pinned for ``partner`` (compared out of band when it was added)."""
+    return VerifyKey(ed25519=partner.ed25519_key, ml_dsa_65=partner.ml_dsa_65_key)
+
+
+def key_serial(session: Session) -> int:
+    """The serial of the key document this node publishes (1 before any rotation)."""
+    state = session.get(NodeState, KEY_SERIAL)
+    return int(state.value) if state is not None else 1
+
+
+class Keyring:
+    """The verified key documents of the node's partners, cached: each document is verified once
+    per (partner, serial)."""
+
+    def __init__(self) -> None:
+        self._partners: dict[tuple[int, int], VerifiedKeyDocument] = {}
+        self._lock = threading.Lock()
+
+    def partner_document(self, partner: Partner) -> VerifiedKeyDocument:
+        """``partner``'s stored key document, verified under its pinned keys.
+
+        Raises:
+            CryptoError: the stored document no longer verifies (it was tampered with).
+        """
+        key = (partner.id, partner.key_serial)
+        with self._lock:
+            document = self._partners.get(key)
+        if document is None:
+            document = verify_key_document(
+                partner.key_document,
+                pinned_key=pinned_key(partner),
+                expected_node_id=partner.node_id,
+            )
+            with self._lock:
+                self._partners[key] = document
+        return document

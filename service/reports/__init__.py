@@ -1,0 +1,105 @@
+"""The reports domain: what officers submit and read, and what each partner may receive.
+
+    stix         the one parser of submitted STIX 2.1 (bundle shape, validator, TLP 2.0)
+    states       delivery, release and inbound states, as enums
+    content      report content sealed at rest, titles, received bundles re-verified
+    submissions  validating and storing a report with one release per partner
+    releases     sharing-policy decisions per partner, the two-person rule
+    explain      what a partner would receive, and why, before submitting
+    inbox        what partners sent, as each user may see it
+    quarantine   the inbound policy's verdict, and an officer's review
+    provenance   where a report's objects come from (the third-party rule)
+    access       who on this node reads which report (clearance, REL TO, role)
+
+The exchange with partners (sealing, sending, receiving) is ``service.exchange``'s.
+"""
+
+from service.reports import stix
+from service.reports.access import ReportMarking, may_list
+from service.reports.content import (
+    STIX_MEDIA_TYPE,
+    open_title,
+    own_body,
+    released_body,
+    seal_title,
+    signed_context,
+    title_of,
+)
+from service.reports.explain import Explanation, explain_outbound
+from service.reports.inbox import get_inbound, list_inbox, read_inbound
+from service.reports.provenance import record_received
+from service.reports.quarantine import Judgement, judge, marking, record_quarantine, review
+from service.reports.releases import (
+    PolicyRefused,
+    Shown,
+    approve,
+    list_releases,
+    refuse,
+    show,
+    still_released,
+)
+from service.reports.states import (
+    PENDING,
+    VOID,
+    DeliveryState,
+    InboundStatus,
+    ReleaseOutcome,
+    Route,
+)
+from service.reports.submissions import (
+    DeliveryView,
+    delivery_view,
+    get_own,
+    list_own,
+    own_marking,
+    read_own,
+    submit,
+    submit_bundle,
+    validate,
+)
+
+__all__ = [
+    "PENDING",
+    "STIX_MEDIA_TYPE",
+    "VOID",
+    "DeliveryState",
+    "DeliveryView",
+    "Explanation",
+    "InboundStatus",
+    "Judgement",
+    "PolicyRefused",
+    "ReleaseOutcome",
+    "ReportMarking",
+    "Route",
+    "Shown",
+    "approve",
+    "delivery_view",
+    "explain_outbound",
+    "get_inbound",
+    "get_own",
+    "judge",
+    "list_inbox",
+    "list_own",
+    "list_releases",
+    "marking",
+    "may_list",
+    "open_title",
+    "own_body",
+    "own_marking",
+    "read_inbound",
+    "read_own",
+    "record_quarantine",
+    "record_received",
+    "refuse",
+    "released_body",
+    "review",
+    "seal_title",
+    "show",
+    "signed_context",
+    "still_released",
+    "stix",
+    "submit",
+    "submit_bundle",
+    "title_of",
+    "validate",
+]
