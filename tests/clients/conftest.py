@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from clients.cli import main
+from tests.databases import fresh_database
 from tests.twonode import Clock, Network, TestNode, make_node, pin_each_other
 
 FAST_KDF_MEMORY_KIB = "8192"
@@ -98,8 +99,12 @@ class Cluster:
 def cluster(tmp_path):
     """IQ and SY on SQLite, each with admin, officer and auditor users, not yet pinned."""
     network, clock = Network(), Clock()
-    iq = make_node("IQ", "Baghdad", tmp_path, f"sqlite:///{tmp_path / 'iq.db'}", network, clock)
-    sy = make_node("SY", "Damascus", tmp_path, f"sqlite:///{tmp_path / 'sy.db'}", network, clock)
+    with (
+        fresh_database("sqlite", tmp_path, "iq", migrated=True) as iq_url,
+        fresh_database("sqlite", tmp_path, "sy", migrated=True) as sy_url,
+    ):
+        iq = make_node("IQ", "Baghdad", tmp_path, iq_url, network, clock)
+        sy = make_node("SY", "Damascus", tmp_path, sy_url, network, clock)
     try:
         yield Cluster(iq, sy, network, clock, InProcess(network), tmp_path)
     finally:

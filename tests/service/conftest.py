@@ -28,8 +28,8 @@ def nodes(backend, tmp_path, clock):
     """IQ (Baghdad) and SY (Damascus), not yet pinned to each other."""
     network = Network()
     with (
-        fresh_database(backend, tmp_path, "iq") as iq_url,
-        fresh_database(backend, tmp_path, "sy") as sy_url,
+        fresh_database(backend, tmp_path, "iq", migrated=True) as iq_url,
+        fresh_database(backend, tmp_path, "sy", migrated=True) as sy_url,
     ):
         iq = make_node("IQ", "Baghdad", tmp_path, iq_url, network, clock)
         sy = make_node("SY", "Damascus", tmp_path, sy_url, network, clock)

@@ -37,9 +37,9 @@ PASS_ON = 'max_tlp = "amber+strict"\nthird_party = "originator-marking"'
 async def three(backend, tmp_path, clock):
     network = Network()
     with (
-        fresh_database(backend, tmp_path, "iq") as iq_url,
-        fresh_database(backend, tmp_path, "sy") as sy_url,
-        fresh_database(backend, tmp_path, "jo") as jo_url,
+        fresh_database(backend, tmp_path, "iq", migrated=True) as iq_url,
+        fresh_database(backend, tmp_path, "sy", migrated=True) as sy_url,
+        fresh_database(backend, tmp_path, "jo", migrated=True) as jo_url,
     ):
         iq = make_node("IQ", "Baghdad", tmp_path, iq_url, network, clock)
         sy = make_node("SY", "Damascus", tmp_path, sy_url, network, clock)

@@ -156,3 +156,16 @@ async def test_a_slow_partner_never_holds_the_database(pinned, clock):
     assert [d.state for d in deliveries] == ["acknowledged", "acknowledged"]
     with iq.node.db.read() as s:
         assert s.scalar(select(Delivery.last_error).where(Delivery.seq == 1)) is None
+
+
+async def test_a_read_whose_record_cannot_be_written_shows_nothing(pinned):
+    """The record of a read is appended as the read ends, before the answer is sent: if it
+    cannot be written, the officer gets no content (the read did not happen)."""
+    iq, _ = pinned
+    [report_id] = await _submit(iq, 1)
+    headers = await iq.login("officer")
+    with iq.node.db.engine.begin() as conn:  # the log's head is gone: no record can be written
+        conn.execute(text("DELETE FROM node_state WHERE name = 'audit_size'"))
+    async with iq.client() as c:
+        with pytest.raises(LookupError):
+            await c.get(f"/api/v1/reports/{report_id}/bundle", headers=headers)
