@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import tomllib
 import types
 import typing
 from collections.abc import Iterator
@@ -148,3 +149,27 @@ def test_every_route_declares_what_it_answers(nodes):
         for method, operation in operations.items():
             ok = [c for c in operation["responses"] if c.startswith("2")]
             assert ok, f"{method.upper()} {path} documents no success answer"
+
+
+@pytest.mark.parametrize("domain", [d for d in DOMAINS if d != "api"])
+def test_every_module_of_a_domain_is_either_its_surface_or_protected(domain):
+    """pyproject.toml's import contracts name each package's private modules: a new module must
+    be added there, or exported in ``__all__``, so that nothing is reachable by accident."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contracts = config["tool"]["importlinter"]["contracts"]
+    protected = {
+        module
+        for contract in contracts
+        if contract["type"] == "protected"
+        and contract["allowed_importers"] == [f"service.{domain}"]
+        for module in contract["protected_modules"]
+    }
+    package = importlib.import_module(f"service.{domain}")
+    exported = {f"service.{domain}.{name}" for name in package.__all__}
+    modules = {
+        f"service.{domain}.{path.stem}"
+        for path in (SERVICE / domain).glob("*.py")
+        if path.stem != "__init__"
+    }
+    assert modules - protected - exported == set(), "neither exported nor protected"
+    assert protected <= modules, "the contract names a module that does not exist"
