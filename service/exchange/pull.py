@@ -15,6 +15,7 @@ transaction is open while the partner is asked.
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,11 +170,14 @@ class Puller:
     def __init__(self, node: Node) -> None:
         self.node = node
 
-    async def pull_all(self) -> int:
+    async def pull_all(self, client: PartnerClient | None = None) -> int:
         """Pull from every partner; returns how many new reports arrived. A partner that fails
-        is recorded on its row (``last_pull_error``) and tried again next round."""
+        is recorded on its row (``last_pull_error``) and tried again next round. ``client``: the
+        worker's (else one of its own for this round)."""
         total = 0
-        async with PartnerClient.open(self.node) as client:
+        async with AsyncExitStack() as stack:
+            if client is None:
+                client = await stack.enter_async_context(PartnerClient.open(self.node))
             for partner_id, node_id in pinned_partners(self.node):
                 try:
                     result = await self.pull_from(client, read_contact(self.node, partner_id))

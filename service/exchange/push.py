@@ -18,6 +18,7 @@ attempt works in short transactions, so that no database lock is held across the
 from __future__ import annotations
 
 import uuid
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import httpx
@@ -64,13 +65,17 @@ class Pusher:
         self.node = node
         self.owner = owner or f"{node.node_id}-{uuid.uuid4().hex[:12]}"
 
-    async def run_once(self) -> int:
-        """Claim and attempt every delivery due now; returns how many were attempted."""
+    async def run_once(self, client: PartnerClient | None = None) -> int:
+        """Claim and attempt every delivery due now; returns how many were attempted.
+        ``client``: the worker's, whose connections stay open between rounds (else one of its
+        own for this round)."""
         node = self.node
         claimed = outbox.claim_due(node, self.owner, node.settings.delivery_batch)
         if not claimed:
             return 0
-        async with PartnerClient.open(node) as client:
+        async with AsyncExitStack() as stack:
+            if client is None:
+                client = await stack.enter_async_context(PartnerClient.open(node))
             for delivery_id in claimed:
                 await self.deliver(client, delivery_id)
         return len(claimed)

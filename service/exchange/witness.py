@@ -13,6 +13,7 @@ asked.
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 
 import httpx
 from sqlalchemy import select
@@ -197,11 +198,14 @@ async def witness_partner(node: Node, client: PartnerClient, contact: PartnerCon
     return "cosigned"
 
 
-async def witness_all(node: Node) -> dict[str, str]:
+async def witness_all(node: Node, client: PartnerClient | None = None) -> dict[str, str]:
     """Witness every pinned partner's audit log once; returns what happened per partner
-    (``cosigned``, ``unchanged``, an alert kind, or ``failed``)."""
+    (``cosigned``, ``unchanged``, an alert kind, or ``failed``). ``client``: the worker's (else
+    one of its own for this round)."""
     results: dict[str, str] = {}
-    async with PartnerClient.open(node) as client:
+    async with AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(PartnerClient.open(node))
         for partner_id, node_id in pinned_partners(node):
             try:
                 contact = read_contact(node, partner_id)

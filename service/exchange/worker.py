@@ -29,6 +29,7 @@ from service.errors import NotFound
 from service.exchange.pull import Puller
 from service.exchange.push import Pusher
 from service.exchange.witness import witness_all
+from service.federation import PartnerClient
 from service.models import AuditCheckpoint
 from service.node import Node
 
@@ -51,11 +52,11 @@ class Worker:
     def owner(self) -> str:
         return self.pusher.owner
 
-    async def run_once(self) -> int:
+    async def run_once(self, client: PartnerClient | None = None) -> int:
         """Push every delivery due now; returns how many were attempted."""
-        return await self.pusher.run_once()
+        return await self.pusher.run_once(client)
 
-    async def pull_if_due(self, *, force: bool = False) -> int:
+    async def pull_if_due(self, *, force: bool = False, client: PartnerClient | None = None) -> int:
         """Pull from every partner when the interval has passed (or a gap was seen)."""
         interval = self.node.settings.pull_interval_seconds
         now = time.monotonic()
@@ -67,9 +68,9 @@ class Worker:
         self._last_pull = now
         self._gap_seen_at = None
         self.node.pull_requested.clear()
-        return await self.puller.pull_all()
+        return await self.puller.pull_all(client)
 
-    async def witness_if_due(self) -> dict[str, str]:
+    async def witness_if_due(self, client: PartnerClient | None = None) -> dict[str, str]:
         """Witness the partners' audit logs every ``witness_interval_seconds`` (not at every
         pull: gap-triggered pulls can come in bursts, and a witness round asks the partner to
         sign a checkpoint)."""
@@ -79,23 +80,26 @@ class Worker:
         ):
             return {}
         self._last_witness = now
-        return await witness_all(self.node)
+        return await witness_all(self.node, client)
 
     async def run_forever(self, stop: threading.Event) -> None:
+        """Rounds until ``stop`` is set, over one HTTP client whose connections to the partners
+        stay open between rounds."""
         first = True
-        while not stop.is_set():
-            attempted = 0
-            try:
-                attempted = await self.run_once()
-                attempted += await self.pull_if_due(force=first)
-                if not first:
-                    await self.witness_if_due()
-                first = False
-            except Exception:  # a bug or a database outage must not kill the worker
-                log.exception("delivery round failed")
-            if not attempted:
-                idle = self.node.settings.delivery_idle_seconds
-                await asyncio.to_thread(self.node.wakeup.wait, idle)
+        async with PartnerClient.open(self.node) as client:
+            while not stop.is_set():
+                attempted = 0
+                try:
+                    attempted = await self.run_once(client)
+                    attempted += await self.pull_if_due(force=first, client=client)
+                    if not first:
+                        await self.witness_if_due(client)
+                    first = False
+                except Exception:  # a bug or a database outage must not kill the worker
+                    log.exception("delivery round failed")
+                if not attempted:
+                    idle = self.node.settings.delivery_idle_seconds
+                    await asyncio.to_thread(self.node.wakeup.wait, idle)
 
 
 class Notary:

@@ -1,6 +1,7 @@
 """The reports domain: what officers submit and read, and what each partner may receive.
 
     stix         the one parser of submitted STIX 2.1 (bundle shape, validator, TLP 2.0)
+    validator    stix2-validator with its schema validators built once per schema
     states       delivery, release and inbound states, as enums
     content      report content sealed at rest, titles, received bundles re-verified
     submissions  validating and storing a report with one release per partner

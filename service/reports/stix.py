@@ -51,7 +51,6 @@ an async server.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -65,15 +64,10 @@ from policies.tlp import (
     TLP2_EXTENSION_ID,
     TLP2_MARKING_IDS,
 )
+from service.reports.validator import ValidationOptions, install, validate_instance
+from service.reports.validator import errors as validator_errors
 
-# jsonschema imports rfc3987_syntax, which builds a grammar for 1.9 s at every process start,
-# only to check the "iri" and "iri-reference" formats; no STIX schema of stix2-validator uses
-# them (checked: none of its schema files names either). Without it jsonschema leaves those two
-# formats unchecked, and every start of a node or a console command is that much faster.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-from stix2validator import ValidationOptions, validate_instance  # noqa: E402
-from stix2validator import errors as validator_errors  # noqa: E402
+install()  # the library's schema validators, built once per schema (service.reports.validator)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
