@@ -1,18 +1,23 @@
 """Push: delivering leased deliveries to partners as soon as they are due.
 
-For each delivery the outbox leased to this worker (``service.exchange.outbox.claim_due``), one
-attempt works in short transactions, so that no database lock is held across the network:
+A round takes the deliveries the outbox leased to this worker (``service.exchange.outbox.
+claim_due``) and works in three steps, so that no database lock is held across the network and
+a round costs two write transactions however many deliveries it carries:
 
-1. *prepare* (a write transaction): check the lease is still ours, seal on the first attempt and
-   store the envelope, so every retry sends the identical bytes (and a receipt for any attempt
-   matches). If every encryption key the partner published has expired, the transaction ends
-   first, the partner's newer key document is fetched, and stored in a transaction of its own;
-2. *send*: POST the envelope through the ``PartnerClient`` (RFC 9421 signed, outside any
-   transaction);
-3. *record* (a write transaction): on a ``200`` whose answer signature and receipt verify, mark
-   it acknowledged and keep the receipt; on a final refusal the partner signed, mark it refused
-   with the reason; otherwise schedule a retry with exponential backoff and jitter. Every outcome
-   releases the lease.
+1. *prepare* (one write transaction, a savepoint per delivery): check each lease is still ours
+   and renew it, seal on the first attempt and store the envelope, so every retry sends the
+   identical bytes (and a receipt for any attempt matches). A delivery whose partner's published
+   encryption keys have all expired waits until that partner's newer key document has been
+   fetched (outside any transaction) and stored (a transaction of its own), then is prepared
+   again;
+2. *send*: POST each envelope through the ``PartnerClient`` (RFC 9421 signed, outside any
+   transaction), one after another in sequence-number order per partner, each only while its
+   lease outlasts the request (else it is left for the next round);
+3. *record* (one write transaction, a savepoint per delivery): count the attempt (the first is
+   recorded in the audit log as the send, so no send is recorded that did not happen); on a
+   ``200`` whose answer signature and receipt verify, mark it acknowledged and keep the
+   receipt; on a final refusal the partner signed, mark it refused with the reason; otherwise
+   schedule a retry with exponential backoff and jitter. Every outcome releases the lease.
 """
 
 from __future__ import annotations
@@ -20,8 +25,11 @@ from __future__ import annotations
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crypto.errors import CryptoError, KeyExpired
 from service.errors import ServiceError
@@ -30,14 +38,12 @@ from service.federation import PartnerAnswer, PartnerClient, PartnerContact
 from service.identity import update_key_document
 from service.models import Delivery, Partner
 from service.node import Node
-from service.reports import PENDING, DeliveryState
+from service.reports import PENDING, DeliveryState, Route
 
 ACKNOWLEDGED, REFUSED = DeliveryState.ACKNOWLEDGED, DeliveryState.REFUSED
 # 401 is retried: the partner answers "rejected" for every verification failure, and several
 # are transient (it has not pinned us yet, a clock out of step); the backoff bounds the cost.
 _RETRYABLE_STATUS = {401, 408, 425, 429}
-# Lock only the delivery row: PostgreSQL refuses FOR UPDATE on the outer-joined partner.
-_LOCK = {"of": Delivery}
 SKIPPED = "skipped"
 
 
@@ -47,15 +53,20 @@ class _Prepared:
     message_id: str
     envelope: bytes
     contact: PartnerContact
+    lease_until: datetime
 
 
 @dataclass(frozen=True, slots=True)
-class _KeysExpired:
-    """The delivery must be sealed, and the partner's pinned key document has no encryption key
-    valid now: fetch its newer one (outside any transaction), then prepare again."""
+class _Outcome:
+    """What one attempt came to, recorded in step 3: ``kind`` is ``ack`` (with the answer),
+    ``refuse`` or ``retry`` (with the reason), or ``skip``: nothing was sent, and only the lease
+    is given back."""
 
-    partner_id: int
-    endpoint: str
+    kind: str
+    reason: str = ""
+    answer: PartnerAnswer | None = None
+    sent: bool = True
+    """Whether the envelope went out (counted as an attempt, its first recorded as the send)."""
 
 
 class Pusher:
@@ -76,105 +87,172 @@ class Pusher:
         async with AsyncExitStack() as stack:
             if client is None:
                 client = await stack.enter_async_context(PartnerClient.open(node))
-            for delivery_id in claimed:
-                await self.deliver(client, delivery_id)
+            await self.deliver_all(client, claimed)
         return len(claimed)
 
     async def deliver(self, client: PartnerClient, delivery_id: int) -> str:
         """One push attempt at one claimed delivery; returns the state it ends in."""
-        try:
-            prepared = self._prepare(delivery_id)
-            if isinstance(prepared, _KeysExpired):
-                await self._refresh_keys(client, prepared)
-                prepared = self._prepare(delivery_id)
-                if isinstance(prepared, _KeysExpired):
-                    raise KeyExpired("the partner's newest key document has no valid key")
-        except (CryptoError, ServiceError) as exc:
-            return self._retry(delivery_id, f"cannot seal: {exc.diagnostics()}")
-        if prepared is None:
-            return SKIPPED
-        try:
-            answer = await client.push(prepared.contact, prepared.envelope)
-        except httpx.HTTPError as exc:
-            return self._retry(delivery_id, f"network: {exc.__class__.__name__}: {exc}")
-        if answer.status == 200:
-            return self._acknowledge(prepared, answer)
-        reason = answer.reason
-        if 400 <= answer.status < 500 and answer.status not in _RETRYABLE_STATUS:
-            # Give up only on a refusal the partner signed: an unsigned one may come from a
-            # proxy, or from anyone on the path who wants us to stop trying.
-            if answer.failure is not None:
-                return self._retry(
-                    delivery_id, f"{reason} (unsigned refusal, retrying: {answer.failure.code})"
-                )
-            return self._refuse(prepared, reason)
-        return self._retry(delivery_id, reason)
+        return (await self.deliver_all(client, [delivery_id]))[delivery_id]
 
-    def _prepare(self, delivery_id: int) -> _Prepared | _KeysExpired | None:
-        node = self.node
-        with node.db.write() as session:
-            delivery = session.get(Delivery, delivery_id, with_for_update=_LOCK)
-            if delivery is None or delivery.state not in PENDING:
-                return None
-            if not outbox.holds_lease(delivery, self.owner, node):
-                return None  # our lease expired and another worker took the job over
-            # Renew the lease for this send: a batch claimed long ago must not expire in flight.
-            outbox.renew_lease(node, delivery)
-            partner = delivery.partner
-            if outbox.needs_sealing(node, delivery):
+    async def deliver_all(self, client: PartnerClient, delivery_ids: list[int]) -> dict[int, str]:
+        """One attempt at each claimed delivery (steps 1-3); returns the state each ends in
+        (``skipped``: not ours, or not sent this round)."""
+        outcomes: dict[int, _Outcome] = {}
+        prepared, expired = self._prepare_all(delivery_ids, outcomes)
+        if expired:
+            refreshed: set[int] = set()
+            for partner_id, endpoint in sorted(set(expired.values())):
                 try:
-                    key = node.keyring.partner_document(partner).current_encryption_key(node.now())
-                except KeyExpired:
-                    return _KeysExpired(partner.id, partner.endpoint)
-                if not outbox.seal_delivery(session, node, delivery, key):
-                    return None  # withheld: the policy changed before it was sent
-            outbox.mark_sent(session, node, delivery, "push")
-            assert delivery.envelope is not None
-            return _Prepared(delivery.id, delivery.message_id, delivery.envelope,
-                             PartnerContact.of(partner, node.keyring))  # fmt: skip
+                    await self._refresh_keys(client, partner_id, endpoint)
+                    refreshed.add(partner_id)
+                except (CryptoError, ServiceError) as exc:
+                    for delivery_id, (owner, _) in expired.items():
+                        if owner == partner_id:
+                            outcomes[delivery_id] = _Outcome(
+                                "retry", f"cannot seal: {exc.diagnostics()}", sent=False
+                            )
+            again = [i for i, (owner, _) in expired.items() if owner in refreshed]
+            more, still = self._prepare_all(again, outcomes)
+            prepared.update(more)
+            for delivery_id in still:
+                outcomes[delivery_id] = _Outcome(
+                    "retry", "cannot seal: key_expired: the partner's newest key document has "
+                    "no encryption key valid now", sent=False,
+                )  # fmt: skip
+        for delivery_id, p in prepared.items():
+            outcomes[delivery_id] = await self._send(client, p)
+        return self._record_all(delivery_ids, outcomes)
 
-    async def _refresh_keys(self, client: PartnerClient, expired: _KeysExpired) -> None:
-        """Fetch the partner's key document (no transaction open), then store it if newer.
+    def _prepare_all(
+        self, delivery_ids: list[int], outcomes: dict[int, _Outcome]
+    ) -> tuple[dict[int, _Prepared], dict[int, tuple[int, str]]]:
+        """Step 1 for ``delivery_ids``, in one write transaction: the prepared ones in sending
+        order, and those waiting for their partner's keys (by delivery: partner id and URL).
+        A delivery that cannot be sealed gets its retry in ``outcomes``."""
+        node = self.node
+        prepared: dict[int, _Prepared] = {}
+        expired: dict[int, tuple[int, str]] = {}
+        if not delivery_ids:
+            return prepared, expired
+        with node.db.write() as session:
+            rows = session.scalars(
+                select(Delivery)
+                .where(Delivery.id.in_(delivery_ids))
+                .order_by(Delivery.partner_id, Delivery.seq, Delivery.id)
+                .with_for_update(of=Delivery)
+            )
+            for delivery in rows:
+                if delivery.state not in PENDING or not outbox.holds_lease(
+                    delivery, self.owner, node
+                ):
+                    continue  # done meanwhile, or our lease expired and another worker has it
+                # Renew the lease for this round: a batch claimed long ago must not expire in
+                # flight (and each send checks that it still outlasts the request).
+                outbox.renew_lease(node, delivery)
+                partner = delivery.partner
+                try:
+                    with session.begin_nested():
+                        if outbox.needs_sealing(node, delivery):
+                            document = node.keyring.partner_document(partner)
+                            try:
+                                key = document.current_encryption_key(node.now())
+                            except KeyExpired:
+                                expired[delivery.id] = (partner.id, partner.endpoint)
+                                continue
+                            if not outbox.seal_delivery(session, node, delivery, key):
+                                continue  # withheld: the policy changed before it was sent
+                except (CryptoError, ServiceError) as exc:
+                    outcomes[delivery.id] = _Outcome(
+                        "retry", f"cannot seal: {exc.diagnostics()}", sent=False
+                    )
+                    continue
+                assert delivery.envelope is not None and delivery.lease_until is not None
+                prepared[delivery.id] = _Prepared(
+                    delivery.id, delivery.message_id, delivery.envelope,
+                    PartnerContact.of(partner, node.keyring), delivery.lease_until,
+                )  # fmt: skip
+        return prepared, expired
+
+    async def _refresh_keys(self, client: PartnerClient, partner_id: int, endpoint: str) -> None:
+        """Fetch a partner's key document (no transaction open), then store it if newer.
 
         Raises:
             PartnerUnreachable: it could not be fetched.
             Unprocessable: it is not signed by the pinned keys, or is older (rollback).
         """
-        document = await client.fetch_key_document(expired.endpoint)
+        document = await client.fetch_key_document(endpoint)
         with self.node.db.write() as session:
-            partner = session.get(Partner, expired.partner_id, with_for_update=True)
+            partner = session.get(Partner, partner_id, with_for_update=True)
             if partner is not None:
                 update_key_document(session, self.node, partner, document)
 
-    def _acknowledge(self, p: _Prepared, answer: PartnerAnswer) -> str:
-        if answer.failure is not None:
-            return self._retry(p.delivery_id, f"invalid receipt: {answer.failure.diagnostics()}")
+    async def _send(self, client: PartnerClient, p: _Prepared) -> _Outcome:
+        """Step 2 for one delivery: only while its lease outlasts the request."""
         node = self.node
+        deadline = node.utcnow() + timedelta(seconds=node.settings.delivery_timeout)
+        if deadline >= p.lease_until:
+            return _Outcome("skip", sent=False)  # the round ran long: the next one takes it up
         try:
-            with node.db.write() as session:
-                delivery = session.get(Delivery, p.delivery_id, with_for_update=_LOCK)
-                assert delivery is not None
-                outbox.accept_receipt(session, node, delivery, answer.body, "push")
-        except CryptoError as exc:
-            return self._retry(p.delivery_id, f"invalid receipt: {exc.diagnostics()}")
-        return ACKNOWLEDGED
+            answer = await client.push(p.contact, p.envelope)
+        except httpx.HTTPError as exc:
+            return _Outcome("retry", f"network: {exc.__class__.__name__}: {exc}")
+        if answer.status == 200:
+            if answer.failure is not None:
+                return _Outcome("retry", f"invalid receipt: {answer.failure.diagnostics()}")
+            return _Outcome("ack", answer=answer)
+        reason = answer.reason
+        if 400 <= answer.status < 500 and answer.status not in _RETRYABLE_STATUS:
+            # Give up only on a refusal the partner signed: an unsigned one may come from a
+            # proxy, or from anyone on the path who wants us to stop trying.
+            if answer.failure is not None:
+                return _Outcome(
+                    "retry", f"{reason} (unsigned refusal, retrying: {answer.failure.code})"
+                )
+            return _Outcome("refuse", reason)
+        return _Outcome("retry", reason)
 
-    def _refuse(self, p: _Prepared, reason: str) -> str:
-        with self.node.db.write() as session:
-            delivery = session.get(Delivery, p.delivery_id, with_for_update=_LOCK)
-            assert delivery is not None
+    def _record_all(self, delivery_ids: list[int], outcomes: dict[int, _Outcome]) -> dict[int, str]:
+        """Step 3, in one write transaction: each outcome in a savepoint of its own."""
+        node = self.node
+        states = dict.fromkeys(delivery_ids, SKIPPED)
+        if not outcomes:
+            return states
+        with node.db.write() as session:
+            rows = session.scalars(
+                select(Delivery)
+                .where(Delivery.id.in_(list(outcomes)))
+                .order_by(Delivery.id)
+                .with_for_update(of=Delivery)
+            )
+            for delivery in rows:
+                outcome = outcomes[delivery.id]
+                with session.begin_nested():
+                    states[delivery.id] = self._record(session, delivery, outcome)
+        return states
+
+    def _record(self, session: Session, delivery: Delivery, outcome: _Outcome) -> str:
+        node = self.node
+        if outcome.kind == "skip":
+            if delivery.lease_owner == self.owner:
+                outbox.release(delivery)
+            return SKIPPED
+        if outcome.sent:
+            outbox.mark_sent(session, node, delivery, Route.PUSH)
+        if outcome.kind == "ack":
+            assert outcome.answer is not None
+            try:
+                with session.begin_nested():
+                    outbox.accept_receipt(session, node, delivery, outcome.answer.body, "push")
+                return ACKNOWLEDGED
+            except CryptoError as exc:
+                outcome = _Outcome("retry", f"invalid receipt: {exc.diagnostics()}")
+        if outcome.kind == "refuse":
             if delivery.state == ACKNOWLEDGED:  # a pull acknowledged it meanwhile
                 return ACKNOWLEDGED
-            outbox.mark_refused(session, self.node, delivery, reason)
-        return REFUSED
-
-    def _retry(self, delivery_id: int, reason: str) -> str:
-        with self.node.db.write() as session:
-            delivery = session.get(Delivery, delivery_id, with_for_update=_LOCK)
-            if delivery is None:
-                return SKIPPED
-            if delivery.state in PENDING:
-                outbox.schedule_retry(self.node, delivery, reason)
-                if delivery.state == outbox.QUEUED and delivery.envelope is not None:
-                    delivery.state = outbox.SENT
-            return str(delivery.state)
+            outbox.mark_refused(session, node, delivery, outcome.reason)
+            return REFUSED
+        if delivery.state in PENDING:
+            outbox.schedule_retry(node, delivery, outcome.reason)
+            if delivery.state == outbox.QUEUED and delivery.envelope is not None:
+                delivery.state = outbox.SENT
+        return str(delivery.state)

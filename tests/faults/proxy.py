@@ -102,7 +102,8 @@ class EnvelopeProxy:
         identify: Callable[[int], str | None] | None = None,
     ) -> None:
         """``identify`` names the sender of a connection from its source port (e.g. which
-        replica); it is asked once per connection, when the connection arrives."""
+        replica); it is asked at the connection's first push (a sender keeps its connections
+        open between rounds, so one may have arrived before the test could name its owner)."""
         self.upstream_port = upstream_port
         self.cut_first_push = cut_first_push
         self.identify = identify
@@ -179,13 +180,13 @@ class EnvelopeProxy:
                 conn, (_, peer_port) = self._listener.accept()
             except OSError:
                 return
-            sender = self.identify(peer_port) if self.identify else None
-            thread = threading.Thread(target=self._serve, args=(conn, sender), daemon=True)
+            thread = threading.Thread(target=self._serve, args=(conn, peer_port), daemon=True)
             thread.start()
             self._threads.append(thread)
 
-    def _serve(self, conn: socket.socket, sender: str | None) -> None:
+    def _serve(self, conn: socket.socket, peer_port: int) -> None:
         client = self._track(conn)
+        sender: str | None = None
         upstream: socket.socket | None = None
         push: Push | None = None
         reset = False
@@ -199,6 +200,8 @@ class EnvelopeProxy:
                 method, target = head.split(b" ", 2)[:2]
                 push = None
                 if method == b"POST" and target.split(b"?")[0] == ENVELOPES_PATH.encode():
+                    if sender is None and self.identify is not None:
+                        sender = self.identify(peer_port)
                     push = Push(_message_id(body), time.monotonic(), sender=sender)
                     with self._lock:
                         first = all(p.message_id != push.message_id for p in self.pushes)

@@ -16,7 +16,7 @@ from crypto.canonical import canonicalize
 from crypto.signing import SigningKey
 from service.exchange import Puller, Worker, outbox
 from service.federation import PartnerClient
-from service.models import Delivery, Inbound, InboundObject, Partner
+from service.models import AuditEvent, Delivery, Inbound, InboundObject, Partner
 from tests.twonode import REPORTS
 
 pytestmark = pytest.mark.anyio
@@ -356,3 +356,30 @@ async def test_same_message_id_with_other_content_is_a_conflict(pinned):
     with pytest.raises(Conflict), sy.node.db.write() as s:
         store_envelope(s, sy.node, partner_id, other.data, Actor("partner", "IQ"), "push")
     assert _inbound_seqs(sy) == [1]
+
+
+async def test_a_round_that_runs_long_leaves_the_rest_for_the_next(pinned, clock):
+    """The worker prepares a round's deliveries together and sends them one after another, each
+    only while its lease outlasts the request: when a slow partner makes the round run long,
+    the rest is neither sent nor counted as sent (no send is recorded that did not happen), and
+    the next round delivers it."""
+    iq, sy = pinned
+    await _submit(iq, 2)
+    lease = iq.node.settings.delivery_lease_seconds
+
+    async def slow(request):  # the first push takes most of the lease
+        if request.url.path.endswith("/envelopes"):
+            clock.advance(lease - iq.node.settings.delivery_timeout + 1)
+            iq.network.probes.clear()
+
+    iq.network.probes.append(slow)
+    assert await iq.deliver() == 2
+    first, second = _deliveries(iq)
+    assert first.state == "acknowledged"
+    assert second.state == "queued" and second.attempts == 0 and second.lease_owner is None
+    with iq.node.db.read() as s:
+        sends = s.scalars(select(AuditEvent.object_id).where(AuditEvent.action == "report.send"))
+        assert list(sends) == [first.message_id]
+    assert await iq.deliver() == 1
+    assert [d.state for d in _deliveries(iq)] == ["acknowledged", "acknowledged"]
+    assert _inbound_seqs(sy) == [1, 2]
