@@ -94,6 +94,7 @@ class TreeStore:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.added: dict[tuple[int, int], bytes] = {}
+        self.read: dict[tuple[int, int], bytes] = {}
 
     def get(self, level: int, index: int) -> bytes:
         found = self.get_many([(level, index)])
@@ -101,7 +102,8 @@ class TreeStore:
 
     def get_many(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         wanted = list(dict.fromkeys(keys))
-        found = {k: self.added[k] for k in wanted if k in self.added}
+        found = {k: self.added.get(k) or self.read[k] for k in wanted
+                 if k in self.added or k in self.read}  # fmt: skip
         missing = [k for k in wanted if k not in found]
         if missing:
             # One equality pair per key, OR-ed: both databases answer each from the primary key
@@ -112,7 +114,7 @@ class TreeStore:
                 )
             )
             for level, index, value in rows:
-                found[(level, index)] = value
+                found[(level, index)] = self.read[(level, index)] = value
         absent = [k for k in wanted if k not in found]
         if absent:
             raise LookupError(f"audit tree nodes missing: {absent[:5]}")
@@ -154,6 +156,10 @@ def append(session: Session, events: list[AuditEvent]) -> None:
     Core statements, not ORM objects: this runs at every commit that writes a record."""
     n = read_head(session, lock=True)
     store = TreeStore(session)
+    # Appending leaf n needs exactly the complete subtrees that make up the root of the first n
+    # leaves (the tree's right frontier), and those the appends before it add: one query.
+    if n:
+        store.get_many(merkle.subtree_keys_for_root(n))
     for item in events:
         item.seq = n
         leaf = merkle.leaf_hash(leaf_data(item))
