@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     token_ttl: int = Field(900, ge=60, le=86400, description="officer token lifetime, seconds")
     max_report_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     max_envelope_bytes: int = Field(8 * 1024 * 1024, ge=16 * 1024)
+    max_report_objects: int = Field(
+        10_000, ge=1, le=1_000_000, description="most STIX objects in one report, either way"
+    )
     # Receivers refuse envelopes that live longer than 30 days (crypto.envelope R7).
     envelope_lifetime: int = Field(7 * 24 * 3600, ge=60, le=30 * 24 * 3600)
     clock_skew: int = Field(120, ge=0, le=3600)

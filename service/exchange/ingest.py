@@ -90,7 +90,11 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
     if existing is not None:
         return _resealed_copy(node, partner, existing, verified)
     try:
-        report = stix.validate_report(verified.body, max_bytes=node.settings.max_envelope_bytes)
+        report = stix.validate_report(
+            verified.body,
+            max_bytes=node.settings.max_envelope_bytes,
+            max_objects=node.settings.max_report_objects,
+        )
     except stix.StixError as exc:
         raise Unprocessable(exc.detail, code=exc.code, errors=exc.messages) from exc
     # F5
@@ -136,17 +140,30 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
     return Acceptance(receipt, False, inbound_id, header.seq, row)
 
 
+_CURSOR_RUN = 1000
+
+
 def advance_cursor(session: Session, partner: Partner, void: frozenset[int] = frozenset()) -> None:
     """Move ``received_through`` over every sequence number that has now arrived (or that the
     sender declared void: a delivery it gave up on)."""
+    # One query for the run of numbers already stored above the cursor (an out-of-order
+    # arrival can close a gap of many), not one query per number.
     while True:
-        following = partner.received_through + 1
-        arrived = session.scalar(
-            select(Inbound.id).where(Inbound.partner_id == partner.id, Inbound.seq == following)
+        start = partner.received_through
+        stored = set(
+            session.scalars(
+                select(Inbound.seq)
+                .where(Inbound.partner_id == partner.id, Inbound.seq > start)
+                .order_by(Inbound.seq)
+                .limit(_CURSOR_RUN)
+            )
         )
-        if arrived is None and following not in void:
-            return
-        partner.received_through = following
+        following = start + 1
+        while following in stored or following in void:
+            following += 1
+        partner.received_through = following - 1
+        if following - 1 - start < _CURSOR_RUN:
+            return  # the number after the run is neither stored nor void
 
 
 def store_envelope(

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crypto import httpsig
@@ -45,12 +46,13 @@ class DatabaseNonceStore:
 
     def remember(self, keyid: str, nonce: str, expires_at: int) -> bool:
         self._session.execute(delete(Nonce).where(Nonce.expires_at < self._now))
-        try:
-            with self._session.begin_nested():
-                self._session.add(Nonce(keyid=keyid, nonce=nonce, expires_at=expires_at))
-        except IntegrityError:
-            return False
-        return True
+        # INSERT ... ON CONFLICT DO NOTHING RETURNING (SQLite and PostgreSQL alike): no row back
+        # is a nonce already used, with no savepoint and no exception on the common path.
+        dialect = self._session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        statement = insert(Nonce).values(keyid=keyid, nonce=nonce, expires_at=expires_at)
+        added = statement.on_conflict_do_nothing().returning(Nonce.nonce)
+        return self._session.execute(added).first() is not None
 
 
 def authenticate_partner(

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from policies import TLP, Origin
@@ -99,13 +99,16 @@ def record_submitted(session: Session, report_id: str, ids: list[str]) -> None:
                 select(InboundObject.object_id).where(InboundObject.object_id.in_(batch)).distinct()
             )
         )
-    session.add_all(
-        ReportObject(report_id=report_id, object_id=ident) for ident in ids if ident not in received
-    )
+    rows = [{"report_id": report_id, "object_id": i} for i in ids if i not in received]
+    if rows:  # one executemany, not an ORM object per id (a bundle may hold thousands)
+        session.execute(insert(ReportObject), rows)
 
 
 def record_received(session: Session, inbound_id: str, ids: list[str]) -> None:
-    session.add_all(InboundObject(inbound_id=inbound_id, object_id=ident) for ident in ids)
+    if ids:
+        session.execute(
+            insert(InboundObject), [{"inbound_id": inbound_id, "object_id": i} for i in ids]
+        )
 
 
 def authored_here(session: Session, ids: list[str]) -> bool:

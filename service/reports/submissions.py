@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from service.audit import ALLOWED, denial, record
 from service.errors import BadRequest, NotFound, PayloadTooLarge, ServiceError, Unprocessable
 from service.identity import Principal
-from service.models import Delivery, Partner, Report
+from service.models import Delivery, Partner, Report, User
 from service.node import Node
 from service.reports import provenance, releases, stix
 from service.reports.access import ReportMarking, check_read, readable_tlps, record_read
@@ -38,7 +38,11 @@ def validate(node: Node, data: bytes) -> stix.ValidatedReport:
         Unprocessable: invalid STIX, or no TLP marking (``errors`` lists the validator's messages).
     """
     try:
-        return stix.validate_report(data, max_bytes=node.settings.max_report_bytes)
+        return stix.validate_report(
+            data,
+            max_bytes=node.settings.max_report_bytes,
+            max_objects=node.settings.max_report_objects,
+        )
     except stix.StixTooLarge as exc:
         raise PayloadTooLarge(exc.detail, code=exc.code) from exc
     except stix.StixError as exc:
@@ -119,6 +123,7 @@ def submit(
         body_sha256=hashlib.sha256(report.canonical).digest(),
         body_ct=node.data_key.seal(report.canonical, body_context(report_id)),
     )
+    row.submitter = session.get_one(User, user.id)  # in the identity map: no query
     session.add(row)
     provenance.record_submitted(session, report_id, provenance.object_ids(report.bundle))
     for partner, decision in zip(partners, decisions, strict=True):
@@ -134,7 +139,7 @@ def submit(
             created_at=now,
         )
         releases.apply(session, node, delivery, decision)
-        session.add(delivery)
+        row.deliveries.append(delivery)  # a pending row's collection: the summary reads no rows
         releases.record_decision(session, node, user, delivery, decision, remote_addr)
         if not held:
             partner.next_seq += 1
