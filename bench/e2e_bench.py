@@ -867,6 +867,9 @@ def render_components(c: Components) -> list[str]:
 
 
 def render_backend(name: str, r: dict[str, Any], c: Components) -> list[str]:
+    from bench.concurrency import render_concurrency
+    from bench.large_bundle import render_large
+
     lines = [f"== {name} =="]
     if "error" in r:
         return [*lines, f"not run: {r['error']}"]
@@ -948,6 +951,8 @@ def render_backend(name: str, r: dict[str, Any], c: Components) -> list[str]:
             f"(SY at the end {_f(b['sy_rss_end_mib'])}); acknowledged via "
             + ", ".join(f"{k} {v:,}" for k, v in sorted(b["acknowledged_via"].items())),
         ]
+    lines += render_large(r.get("large"))
+    lines += render_concurrency(r.get("concurrency"))
     return lines
 
 
@@ -963,7 +968,70 @@ def render(results: dict[str, Any], c: Components) -> str:
     ]
     for name, r in results["backends"].items():
         lines += ["", *render_backend(name, r, c)]
+    lines += ["", *render_goals(results, c)]
     return "\n".join(lines)
+
+
+def _goal_cells(r: dict[str, Any], c: Components) -> dict[str, str]:
+    """Each goal's figure and mark for one database."""
+    from bench.concurrency import CONCURRENCY_GOAL
+    from bench.large_bundle import LARGE_GOAL
+
+    cells: dict[str, str] = {}
+    if "error" in r:
+        return cells
+    if r.get("throughput"):
+        ratio = r["throughput"]["reports_per_s"] / c.bound
+        cells["throughput"] = (f"{r['throughput']['reports_per_s']:,.1f}/s = {ratio:.2f} x bound "
+                               f"{'PASS' if ratio >= THROUGHPUT_GOAL else 'BELOW'}")  # fmt: skip
+    if r.get("steady"):
+        s = r["steady"]
+        p99 = s["latency_first_seen_s"]["p99"]
+        ok = p99 < P99_GOAL and s["complete"]
+        cells["latency"] = f"p99 {p99:,.2f} s {'PASS' if ok else 'BELOW'}"
+    if r.get("large"):
+        g = r["large"]
+        if g["readable_s"] is None:
+            cells["large"] = "not readable BELOW"
+        else:
+            ratio = g["readable_s"] / g["steps_s"]["crypto alone"]
+            cells["large"] = f"{ratio:,.1f} x crypto {'PASS' if ratio < LARGE_GOAL else 'BELOW'}"
+    if r.get("backlog"):
+        rss = r["backlog"]["iq_rss_vs_backlog_mib"]
+        ratio = rss.get("100%", float("nan")) / rss.get("10%", float("nan"))
+        cells["backlog"] = f"{ratio:.3f} {'PASS' if ratio <= FLAT_GOAL else 'BELOW'}"
+    if r.get("concurrency"):
+        levels = list(r["concurrency"])
+        low, high = r["concurrency"][levels[0]], r["concurrency"][levels[-1]]
+        ratio = high["iq_peak"] / low["iq_peak"]
+        cells["concurrency"] = (f"{ratio:.3f} ({levels[-1]} vs {levels[0]} clients) "
+                                f"{'PASS' if ratio <= CONCURRENCY_GOAL else 'BELOW'}")  # fmt: skip
+    return cells
+
+
+def render_goals(results: dict[str, Any], c: Components) -> list[str]:
+    """The issue's goals, one row each, a column per database."""
+    from bench import suite_time
+
+    names = list(results["backends"])
+    cells = {name: _goal_cells(r, c) for name, r in results["backends"].items()}
+    rows = [
+        ("throughput", f"end-to-end reports/s >= {THROUGHPUT_GOAL} x crypto bound"),
+        ("latency", f"steady {results.get('rate', 50):g}/s: p99 submit->readable < {P99_GOAL:g} s"),
+        ("large", "10,000-object bundle readable < 3 x its crypto"),
+        ("backlog", f"IQ RSS at 100% / 10% of a backlog <= {FLAT_GOAL:.2f}"),
+        ("concurrency", "IQ peak RSS, most / fewest clients <= 1.05"),
+    ]
+    width = max(len(label) for _, label in rows)
+    lines = ["Goals (issue 11), this run:",
+             f"  {'goal':<{width}}  " + "  ".join(f"{n:<30}" for n in names)]  # fmt: skip
+    for key, label in rows:
+        lines.append(
+            f"  {label:<{width}}  "
+            + "  ".join(f"{cells[n].get(key, 'not run'):<30}" for n in names)
+        )
+    lines.append("  " + suite_time.render(suite_time.load()))
+    return lines
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -971,7 +1039,11 @@ def render(results: dict[str, Any], c: Components) -> str:
 
 def run_backend(backend: str, args: argparse.Namespace, root: Path, reports: Reports
                 ) -> dict[str, Any]:  # fmt: skip
-    result: dict[str, Any] = {"throughput": None, "steady": None, "backlog": None}
+    from bench.concurrency import concurrency_run
+    from bench.large_bundle import large_run
+
+    result: dict[str, Any] = {"throughput": None, "steady": None, "backlog": None,
+                              "large": None, "concurrency": None}  # fmt: skip
     say(f"{backend}: starting two nodes")
     with node_pair(backend, root, f"{backend}-a") as pair:
         say(f"{backend}: throughput, {args.reports:,} reports")
@@ -983,6 +1055,15 @@ def run_backend(backend: str, args: argparse.Namespace, root: Path, reports: Rep
         say(f"{backend}: backlog of {args.reports:,} with SY down, on a fresh pair")
         with node_pair(backend, root, f"{backend}-b") as pair:
             result["backlog"] = backlog_run(pair, args.reports, args.clients, reports)
+    if args.large_objects > 0:
+        say(f"{backend}: one report of {args.large_objects:,} objects, on a fresh pair")
+        with node_pair(backend, root, f"{backend}-l") as pair:
+            result["large"] = large_run(pair, args.large_objects)
+    levels = [int(v) for v in args.concurrency.split(",") if v.strip()]
+    if levels:
+        per_level = args.concurrency_reports or min(args.reports, 1000)
+        say(f"{backend}: RSS against client concurrency {levels}, {per_level:,} reports each")
+        result["concurrency"] = concurrency_run(backend, root, per_level, levels)
     return result
 
 
@@ -1000,6 +1081,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crypto-seconds", type=float, default=0.5, help="per micro-benchmark")
     parser.add_argument("--no-backlog", dest="backlog", action="store_false",
                         help="skip the SY-down backlog scenario")  # fmt: skip
+    parser.add_argument("--large-objects", type=int, default=10_000,
+                        help="objects in the one large report (10000; 0 skips it)")  # fmt: skip
+    parser.add_argument(
+        "--concurrency",
+        default="1,4,16",
+        help="client threads of the RSS-against-concurrency floods ('' skips)",
+    )
+    parser.add_argument(
+        "--concurrency-reports",
+        type=int,
+        default=0,
+        help="reports per concurrency level (default: --reports, at most 1000)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep data dirs and server logs")
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     args = parser.parse_args(argv)
@@ -1014,6 +1108,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "machine": machine_info(),
         "command": "python -m bench.e2e_bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "rate": args.rate,
         "postgresql": postgres_version() if "postgresql" in backends else None,
         "components_us": components.us,
         "crypto_bound_per_s": components.bound,

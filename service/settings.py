@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     )
     delivery_timeout: float = Field(30.0, gt=0, description="HTTP timeout towards partners")
     delivery_batch: int = Field(50, ge=1, le=1000, description="deliveries claimed per round")
+    push_batch: int = Field(
+        100, ge=1, le=100, description="envelopes per push request to a partner (1: one each)"
+    )
     delivery_lease_seconds: float = Field(
         60.0, gt=0, description="how long a worker owns a claimed delivery before others may"
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -30,3 +34,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             params = getattr(getattr(item, "callspec", None), "params", {})
             backend = params.get("backend", "sqlite")
             item.add_marker(pytest.mark.xdist_group(f"real-processes-{backend}"))
+
+
+# -- the suite's own duration, for `make bench` (bench/suite_time.py prints it against its goal) ---
+
+SUITE_RECORD = ROOT / ".pytest_cache" / "liaison-suite-time.json"
+_started: dict[str, float] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _started["wall"] = time.time()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Record how long a whole run took (the controller only, not each xdist worker)."""
+    config = session.config
+    if hasattr(config, "workerinput") or "wall" not in _started:
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(reporter, "stats", {})
+    counts = {k: len(v) for k, v in stats.items() if k in ("passed", "failed", "skipped", "error")}
+    whole = not config.option.markexpr and not config.option.keyword and not config.args[1:]
+    whole = whole and [Path(a).resolve() for a in config.args] in ([ROOT / "tests"], [])
+    record = {
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": time.time() - _started["wall"],
+        "whole_suite": whole,
+        "markexpr": config.option.markexpr,
+        "workers": getattr(config.option, "numprocesses", None),
+        "exitstatus": int(exitstatus),
+        "counts": counts,
+        "ci": os.environ.get("CI") == "true",
+        "cpus": os.cpu_count(),
+    }
+    with contextlib.suppress(OSError):
+        SUITE_RECORD.parent.mkdir(exist_ok=True)
+        SUITE_RECORD.write_text(json.dumps(record, indent=2))

@@ -55,7 +55,8 @@ class Network(httpx.AsyncBaseTransport):
 
     ``down`` hosts refuse connections; for ``cut_after_request`` hosts the request reaches the
     app and is processed, then the connection drops before the answer arrives; for hosts in
-    ``forged_answers`` an attacker on the path answers instead of the node.
+    ``forged_answers`` an attacker on the path answers instead of the node; ``missing_paths``
+    answer 404 as a node of an older version without them would.
     """
 
     def __init__(self) -> None:
@@ -63,6 +64,7 @@ class Network(httpx.AsyncBaseTransport):
         self.down: set[str] = set()
         self.cut_after_request: set[str] = set()
         self.forged_answers: dict[str, httpx.Response] = {}
+        self.missing_paths: dict[str, set[str]] = {}
         self.sent: list[httpx.Request] = []
         self.probes: list[Callable[[httpx.Request], Awaitable[None]]] = []
         """Called with each request a node sends, before it travels (tests add them)."""
@@ -79,6 +81,8 @@ class Network(httpx.AsyncBaseTransport):
         self.sent.append(request)
         if host in self.forged_answers:  # someone on the path answers instead of the node
             return self.forged_answers[host]
+        if request.url.path in self.missing_paths.get(host, ()):
+            return httpx.Response(404, json={"detail": "Not Found"})
         response = await self.apps[host].handle_async_request(request)
         if host in self.cut_after_request:
             raise httpx.ReadError("connection reset after the request was sent", request=request)

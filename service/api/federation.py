@@ -68,6 +68,16 @@ async def receive(
                                  exchange.receive_envelope)  # fmt: skip
 
 
+@router.post("/envelopes/batch", response_class=Response, responses=SIGNED)
+async def receive_batch(
+    request: Request, node: NodeDep, session: WriteSession, addr: RemoteAddr
+) -> Response:
+    """Accept up to 100 envelopes from a pinned partner in one signed request; answer with a
+    receipt or a refusal for each, in order (B1-B4)."""
+    return await _signed_request(request, session, node, addr, wire.JSON, wire.MAX_BATCH_BYTES,
+                                 exchange.receive_batch)  # fmt: skip
+
+
 @router.post("/pull", response_class=Response, responses=SIGNED)
 async def serve_pull(
     request: Request, node: NodeDep, session: WriteSession, addr: RemoteAddr

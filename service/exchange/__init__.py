@@ -4,6 +4,7 @@ outbox     durable delivery jobs, leases, sealing once, receipts (C1-C4)
 push       delivering due jobs at once
 pull       catching up: serving and making pulls, receipts back
 ingest     receiving an envelope (F2-F5), whichever way it came
+batch      receiving a batch of pushed envelopes (B1-B4), one receipt each
 courier    envelopes and receipts in files, across an air gap
 witness    cosigning the partner's audit checkpoints, catching rollbacks and forks
 reconcile  what we sent against what the partner signed as received
@@ -12,6 +13,7 @@ worker     the one schedule of all the background work above
 """
 
 from service.exchange import courier, worker
+from service.exchange.batch import receive_batch
 from service.exchange.ingest import Acceptance, receive_envelope, store_envelope
 from service.exchange.pull import Puller, serve_pull, serve_receipts
 from service.exchange.push import Pusher
@@ -30,6 +32,7 @@ __all__ = [
     "Worker",
     "courier",
     "partner_status",
+    "receive_batch",
     "receive_envelope",
     "reconcile",
     "serve_checkpoint",

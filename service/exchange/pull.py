@@ -8,8 +8,8 @@ exactly as a pushed one (F2-F5: verified, stored once, receipt issued), and retu
 with ``POST /federation/v1/receipts``, which the sender checks (C1-C4) before marking anything
 acknowledged. Both requests are RFC 9421-signed and their answers signed; the cursor is persisted
 (``partners.received_through``) and advances only over contiguous sequence numbers, so a gap is
-asked for again until it is filled. Each envelope is stored in a transaction of its own, and no
-transaction is open while the partner is asked.
+asked for again until it is filled. A page of envelopes is stored in one transaction, each in a
+savepoint of its own, and no transaction is open while the partner is asked.
 """
 
 from __future__ import annotations
@@ -220,24 +220,26 @@ class Puller:
                 raise MalformedInput("'void' must list sequence numbers")
             receipts = []
             actor = Actor.partner(name)
-            for encoded in answer["envelopes"]:
-                try:
-                    envelope = b64u_decode(encoded, field="envelope")
-                    with node.db.write() as session:
-                        accepted = store_envelope(session, node, contact.partner_id, envelope,
-                                                  actor, Route.PULL)  # fmt: skip
-                except (CryptoError, ServiceError) as exc:
-                    refused += 1
-                    with node.db.write() as session:
+            # The page in one transaction, each envelope in a savepoint: one refused envelope
+            # rolls back only its own work (as in a batch push, B2-B3).
+            with node.db.write() as session:
+                for encoded in answer["envelopes"]:
+                    try:
+                        envelope = b64u_decode(encoded, field="envelope")
+                        with session.begin_nested():
+                            accepted = store_envelope(session, node, contact.partner_id,
+                                                      envelope, actor, Route.PULL)  # fmt: skip
+                    except (CryptoError, ServiceError) as exc:
+                        refused += 1
                         record(session, actor=actor, action="federation.refuse", outcome=DENIED,
                                at=node.utcnow(),
                                reason=f"pulled envelope: {exc.diagnostics()}")  # fmt: skip
-                    continue
-                receipts.append(b64u_encode(accepted.receipt))
-                if accepted.duplicate:
-                    duplicates += 1
-                else:
-                    received += 1
+                        continue
+                    receipts.append(b64u_encode(accepted.receipt))
+                    if accepted.duplicate:
+                        duplicates += 1
+                    else:
+                        received += 1
             if receipts:
                 result = await client.send_receipts(contact, receipts)
                 count = result.get("accepted", 0)

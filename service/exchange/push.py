@@ -10,9 +10,11 @@ a round costs two write transactions however many deliveries it carries:
    encryption keys have all expired waits until that partner's newer key document has been
    fetched (outside any transaction) and stored (a transaction of its own), then is prepared
    again;
-2. *send*: POST each envelope through the ``PartnerClient`` (RFC 9421 signed, outside any
-   transaction), one after another in sequence-number order per partner, each only while its
-   lease outlasts the request (else it is left for the next round);
+2. *send*: POST the envelopes through the ``PartnerClient`` (RFC 9421 signed, outside any
+   transaction) in sequence-number order per partner, in batches of up to ``push_batch``
+   (docs/protocol.md section 6, B1-B4: one request, one receipt or refusal each; a lone or a
+   large envelope goes by itself, and a partner that does not serve batches gets single pushes),
+   each only while its lease outlasts the request (else it is left for the next round);
 3. *record* (one write transaction, a savepoint per delivery): count the attempt (the first is
    recorded in the audit log as the send, so no send is recorded that did not happen); on a
    ``200`` whose answer signature and receipt verify, mark it acknowledged and keep the
@@ -23,18 +25,22 @@ a round costs two write transactions however many deliveries it carries:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto.canonical import parse_strict
+from crypto.encoding import b64u_decode
 from crypto.errors import CryptoError, KeyExpired
 from service.errors import ServiceError
 from service.exchange import outbox
-from service.federation import PartnerAnswer, PartnerClient, PartnerContact
+from service.federation import PartnerAnswer, PartnerClient, PartnerContact, wire
 from service.identity import update_key_document
 from service.models import Delivery, Partner
 from service.node import Node
@@ -44,6 +50,8 @@ ACKNOWLEDGED, REFUSED = DeliveryState.ACKNOWLEDGED, DeliveryState.REFUSED
 # 401 is retried: the partner answers "rejected" for every verification failure, and several
 # are transient (it has not pinned us yet, a clock out of step); the backoff bounds the cost.
 _RETRYABLE_STATUS = {401, 408, 425, 429}
+# A partner answering these to a batch does not take batches (or not this one): single pushes.
+_NO_BATCH_STATUS = {404, 405, 413, 415}
 SKIPPED = "skipped"
 
 
@@ -75,6 +83,8 @@ class Pusher:
     def __init__(self, node: Node, *, owner: str | None = None) -> None:
         self.node = node
         self.owner = owner or f"{node.node_id}-{uuid.uuid4().hex[:12]}"
+        self.single_only: set[int] = set()
+        """Partners that answered a batch as if they had no batch endpoint."""
 
     async def run_once(self, client: PartnerClient | None = None) -> int:
         """Claim and attempt every delivery due now; returns how many were attempted.
@@ -119,9 +129,34 @@ class Pusher:
                     "retry", "cannot seal: key_expired: the partner's newest key document has "
                     "no encryption key valid now", sent=False,
                 )  # fmt: skip
-        for delivery_id, p in prepared.items():
-            outcomes[delivery_id] = await self._send(client, p)
+        for batch in self._batches(prepared.values()):
+            if len(batch) == 1 or batch[0].contact.partner_id in self.single_only:
+                for p in batch:
+                    outcomes[p.delivery_id] = await self._send(client, p)
+            else:
+                outcomes.update(await self._send_batch(client, batch))
         return self._record_all(delivery_ids, outcomes)
+
+    def _batches(self, prepared: Iterable[_Prepared]) -> Iterator[list[_Prepared]]:
+        """Consecutive envelopes of one partner, in sending order, at most ``push_batch`` and
+        ``wire.BATCH_BYTES`` of base64url text each; an envelope over half that goes alone."""
+        limit = min(self.node.settings.push_batch, wire.MAX_BATCH)
+        batch: list[_Prepared] = []
+        size = 0
+        for p in prepared:
+            cost = (len(p.envelope) * 4 + 2) // 3 + 3
+            alone = 2 * cost > wire.BATCH_BYTES
+            if batch and (alone or len(batch) >= limit or size + cost > wire.BATCH_BYTES
+                          or batch[0].contact.partner_id != p.contact.partner_id):  # fmt: skip
+                yield batch
+                batch, size = [], 0
+            batch.append(p)
+            size += cost
+            if alone:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
 
     def _prepare_all(
         self, delivery_ids: list[int], outcomes: dict[int, _Outcome]
@@ -211,6 +246,36 @@ class Pusher:
             return _Outcome("refuse", reason)
         return _Outcome("retry", reason)
 
+    async def _send_batch(
+        self, client: PartnerClient, batch: list[_Prepared]
+    ) -> dict[int, _Outcome]:
+        """Step 2 for a batch of one partner's envelopes: those whose leases outlast the request,
+        in one request; each gets the outcome of its own result in the signed answer."""
+        node = self.node
+        deadline = node.utcnow() + timedelta(seconds=node.settings.delivery_timeout)
+        outcomes = {p.delivery_id: _Outcome("skip", sent=False) for p in batch
+                    if deadline >= p.lease_until}  # fmt: skip
+        sendable = [p for p in batch if p.delivery_id not in outcomes]
+        if not sendable:
+            return outcomes
+        contact = sendable[0].contact
+        try:
+            answer = await client.push_batch(contact, [p.envelope for p in sendable])
+        except httpx.HTTPError as exc:
+            reason = f"network: {exc.__class__.__name__}: {exc}"
+            return {**outcomes, **{p.delivery_id: _Outcome("retry", reason) for p in sendable}}
+        if answer.status in _NO_BATCH_STATUS:
+            self.single_only.add(contact.partner_id)
+            for p in sendable:
+                outcomes[p.delivery_id] = await self._send(client, p)
+            return outcomes
+        results = _batch_results(answer, len(sendable))
+        if isinstance(results, str):  # the whole answer is unusable: every envelope is retried
+            return {**outcomes, **{p.delivery_id: _Outcome("retry", results) for p in sendable}}
+        for p, result in zip(sendable, results, strict=True):
+            outcomes[p.delivery_id] = _result_outcome(result)
+        return outcomes
+
     def _record_all(self, delivery_ids: list[int], outcomes: dict[int, _Outcome]) -> dict[int, str]:
         """Step 3, in one write transaction: each outcome in a savepoint of its own."""
         node = self.node
@@ -256,3 +321,41 @@ class Pusher:
             if delivery.state == outbox.QUEUED and delivery.envelope is not None:
                 delivery.state = outbox.SENT
         return str(delivery.state)
+
+
+def _batch_results(answer: PartnerAnswer, count: int) -> list[dict[str, Any]] | str:
+    """The per-envelope results of a batch answer (B4), or why the whole answer is unusable."""
+    if answer.status != 200:
+        return answer.reason
+    if answer.failure is not None:
+        return f"invalid batch answer: {answer.failure.diagnostics()}"
+    try:
+        body = parse_strict(answer.body, max_bytes=wire.MAX_ANSWER_BYTES, max_depth=4)
+    except CryptoError as exc:
+        return f"invalid batch answer: {exc.diagnostics()}"
+    results = body.get("results") if isinstance(body, dict) else None
+    if (
+        not isinstance(results, list)
+        or len(results) != count
+        or not all(isinstance(r, dict) for r in results)
+    ):
+        return f"invalid batch answer: not {count} results"
+    return results
+
+
+def _result_outcome(result: dict[str, Any]) -> _Outcome:
+    """One envelope's result in a signed batch answer: its receipt (checked, C1-C4, when it is
+    recorded) or a refusal, which the answer's signature covers."""
+    if "receipt" in result:
+        try:
+            receipt = b64u_decode(result["receipt"], field="receipt")
+        except CryptoError as exc:
+            return _Outcome("retry", f"invalid receipt: {exc.diagnostics()}")
+        return _Outcome("ack", answer=PartnerAnswer(200, receipt))
+    status = result.get("status")
+    if not isinstance(status, int) or isinstance(status, bool):
+        return _Outcome("retry", "invalid batch answer: a result with neither receipt nor status")
+    reason = f"HTTP {status} {result.get('code')}: {result.get('detail', '')}".rstrip(": ")[:2000]
+    if 400 <= status < 500 and status not in _RETRYABLE_STATUS:
+        return _Outcome("refuse", reason)
+    return _Outcome("retry", reason)

@@ -23,12 +23,14 @@ import httpx
 
 from crypto import httpsig
 from crypto.canonical import canonicalize, parse_strict
+from crypto.encoding import b64u_encode
 from crypto.errors import CryptoError, InputTooLarge, MalformedInput, UnknownKey
 from service.errors import PartnerUnreachable, ServiceError
 from service.federation.wire import (
     CHECKPOINT_PATH,
     COSIGNATURE_PATH,
     DEFAULT_PULL_LIMIT,
+    ENVELOPE_BATCH_PATH,
     ENVELOPE_MEDIA_TYPE,
     ENVELOPES_PATH,
     JSON,
@@ -190,6 +192,16 @@ class PartnerClient:
             httpx.HTTPError: the network failed.
         """
         return await self.request(contact, ENVELOPES_PATH, envelope, ENVELOPE_MEDIA_TYPE)
+
+    async def push_batch(self, contact: PartnerContact, envelopes: list[bytes]) -> PartnerAnswer:
+        """Deliver several envelopes in one request (docs/protocol.md section 6, B1-B4); a signed
+        200 lists a receipt or a refusal for each, in order.
+
+        Raises:
+            httpx.HTTPError: the network failed.
+        """
+        body = canonicalize({"envelopes": [b64u_encode(e) for e in envelopes]})
+        return await self.request(contact, ENVELOPE_BATCH_PATH, body)
 
     async def call(self, contact: PartnerContact, path: str, body: dict[str, Any]) -> Any:
         """A signed JSON request whose answer must be a signed ``200``; returns the parsed body.

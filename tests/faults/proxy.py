@@ -3,12 +3,14 @@ receipts.
 
 A sender pins its partner at the proxy's URL (the partner's key document still names the
 partner's own URL, which is what requests are signed for), so every push passes through here.
-Each ``POST /federation/v1/envelopes`` is recorded as a :class:`Push`: the message id read from the
-envelope's clear header, when the request arrived, when the node's answer came back, its status.
+Each envelope of a ``POST /federation/v1/envelopes`` or of a batch (``.../envelopes/batch``) is
+recorded as a :class:`Push`: the message id read from the envelope's clear header, when the
+request arrived, when the node's answer came back, its status (the batch's, for each of its
+envelopes).
 
-With ``cut_first_push``, the first push of each message id is forwarded and fully answered by the
-node, and then the connection to the sender is reset instead of passing the answer on: the
-receiver has committed, the sender never reads the receipt.
+With ``cut_first_push``, a request holding the first push of a message id is forwarded and fully
+answered by the node, and then the connection to the sender is reset instead of passing the answer
+on: the receiver has committed, the sender never reads the receipt(s).
 
 Only what the tests need of HTTP/1.1: keep-alive, ``Content-Length`` or chunked bodies.
 """
@@ -16,6 +18,7 @@ Only what the tests need of HTTP/1.1: keep-alive, ``Content-Length`` or chunked 
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import struct
 import threading
@@ -25,10 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from crypto.encoding import b64u_decode
 from crypto.envelope import parse_header
 from crypto.errors import CryptoError
 
 ENVELOPES_PATH = "/federation/v1/envelopes"
+BATCH_PATH = ENVELOPES_PATH + "/batch"
 IO_TIMEOUT = 60.0
 MAX_LINE = 64 * 1024
 
@@ -83,6 +88,19 @@ def _read_message(stream: BinaryIO) -> tuple[bytes, dict[str, str], bytes] | Non
     else:
         body = b""
     return b"".join(lines), headers, body
+
+
+def _message_ids(path: bytes, body: bytes) -> list[str | None] | None:
+    """The message ids of the envelopes a request carries; None for any other request."""
+    if path == ENVELOPES_PATH.encode():
+        return [_message_id(body)]
+    if path != BATCH_PATH.encode():
+        return None
+    try:
+        encoded = json.loads(body)["envelopes"]
+        return [_message_id(b64u_decode(e, field="envelope")) for e in encoded]
+    except (ValueError, KeyError, TypeError, CryptoError):
+        return [None]
 
 
 def _message_id(body: bytes) -> str | None:
@@ -188,7 +206,7 @@ class EnvelopeProxy:
         client = self._track(conn)
         sender: str | None = None
         upstream: socket.socket | None = None
-        push: Push | None = None
+        pushes: list[Push] = []
         reset = False
         try:
             from_client = client.makefile("rb")
@@ -198,14 +216,17 @@ class EnvelopeProxy:
                     return
                 head, headers, body = request
                 method, target = head.split(b" ", 2)[:2]
-                push = None
-                if method == b"POST" and target.split(b"?")[0] == ENVELOPES_PATH.encode():
+                pushes = []
+                carried = _message_ids(target.split(b"?")[0], body) if method == b"POST" else None
+                if carried is not None:
                     if sender is None and self.identify is not None:
                         sender = self.identify(peer_port)
-                    push = Push(_message_id(body), time.monotonic(), sender=sender)
+                    started = time.monotonic()
+                    pushes = [Push(m, started, sender=sender) for m in carried]
                     with self._lock:
-                        first = all(p.message_id != push.message_id for p in self.pushes)
-                        self.pushes.append(push)
+                        seen = {p.message_id for p in self.pushes}
+                        first = any(p.message_id not in seen for p in pushes)
+                        self.pushes.extend(pushes)
                 if upstream is None:
                     upstream = self._track(
                         socket.create_connection(("127.0.0.1", self.upstream_port))
@@ -216,11 +237,15 @@ class EnvelopeProxy:
                 if answer is None:
                     return  # the node went away: so does the sender's connection
                 answer_head, answer_headers, answer_body = answer
-                if push is not None:
-                    push.status = int(answer_head.split(b" ", 2)[1])
-                    push.finished = time.monotonic()
+                if pushes:
+                    finished = time.monotonic()
+                    for push in pushes:
+                        push.status = int(answer_head.split(b" ", 2)[1])
+                        push.finished = finished
                     if self.cut_first_push and first:
-                        push.cut = reset = True
+                        for push in pushes:
+                            push.cut = True
+                        reset = True
                         return
                 client.sendall(answer_head + answer_body)
                 closing = headers.get("connection", "") + answer_headers.get("connection", "")
@@ -229,7 +254,8 @@ class EnvelopeProxy:
         except (OSError, HttpMessageError, ValueError, IndexError):
             return
         finally:
-            if push is not None and push.finished is None:
-                push.finished = time.monotonic()  # it failed, and the sender knows it now
+            for push in pushes:
+                if push.finished is None:
+                    push.finished = time.monotonic()  # it failed, and the sender knows it now
             self._forget(client, reset=reset)
             self._forget(upstream)

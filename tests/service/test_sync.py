@@ -364,6 +364,9 @@ async def test_a_round_that_runs_long_leaves_the_rest_for_the_next(pinned, clock
     the rest is neither sent nor counted as sent (no send is recorded that did not happen), and
     the next round delivers it."""
     iq, sy = pinned
+    # One envelope per request (a batch checks every lease before its one request:
+    # test_batch_push.py); the same holds between the batches of a round.
+    iq.node.settings = iq.node.settings.model_copy(update={"push_batch": 1})
     await _submit(iq, 2)
     lease = iq.node.settings.delivery_lease_seconds
 
