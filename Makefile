@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast lint demo demo-crypto bench bench-quick clean
+.PHONY: help venv test test-fast lint demo demo-crypto bench bench-quick profile clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,12 +43,19 @@ bench: $(STAMP) ## Crypto figures, then two real nodes end to end (10,000 report
 	$(BIN)/python -m bench.policy_bench
 	$(BIN)/python -m bench.audit_bench
 	$(BIN)/python -m bench.e2e_bench
+	$(BIN)/python -m bench.suite_time
 
 bench-quick: $(STAMP) ## The same benchmarks with small sizes (a few minutes)
 	$(BIN)/python -m bench.crypto_bench --seconds 0.2
 	$(BIN)/python -m bench.policy_bench --seconds 0.2
 	$(BIN)/python -m bench.audit_bench --appends 300 --verify-records 3000 --big 100000
-	$(BIN)/python -m bench.e2e_bench --reports 300 --steady-seconds 10 --crypto-seconds 0.2
+	$(BIN)/python -m bench.e2e_bench --reports 300 --steady-seconds 10 --crypto-seconds 0.2 \
+		--concurrency-reports 300
+	$(BIN)/python -m bench.suite_time
+
+profile: $(STAMP) ## py-spy on both nodes during a flood: where a report's time goes (a minute)
+	$(BIN)/python -m pip install --quiet py-spy
+	$(BIN)/python -m bench.profile_nodes --gil
 
 clean: ## Remove the environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

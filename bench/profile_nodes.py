@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="submitting threads (4)")
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second (100)")
     parser.add_argument("--gil", action="store_true", help="sample only the thread with the GIL")
+    parser.add_argument("--native", action="store_true",
+                        help="include C frames (SQLite, OpenSSL) in the stacks")  # fmt: skip
     parser.add_argument("--top", type=int, default=12, help="liaison functions to list (12)")
     parser.add_argument("--keep", action="store_true", help="keep the raw profiles and data dirs")
     args = parser.parse_args(argv)
@@ -150,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                            "--rate", str(args.rate), "--output", str(out)]  # fmt: skip
                 if args.gil:
                     command.append("--gil")
+                if args.native:
+                    command.append("--native")
                 log = (root / f"{name}.py-spy.log").open("wb")
                 spies[name] = (subprocess.Popen(command, stdout=log, stderr=log), out)
             time.sleep(1.0)  # let py-spy attach before the flood
