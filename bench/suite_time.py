@@ -33,8 +33,10 @@ def render(record: dict[str, object] | None) -> str:
         ", CI=true" if record.get("ci") else ""
     )
     if not record.get("whole_suite"):
-        return (f"make test: the last run was not the whole suite (-m {record.get('markexpr')!r}"
-                f"): {minutes:.1f} min, {parts}; run `make test` for the goal")  # fmt: skip
+        how = f"-m {record['markexpr']!r}" if record.get("markexpr") else "some tests only"
+        return (f"make test: the last run was not the whole suite ({how}): {minutes:.1f} min, "
+                f"{parts}; run `make test` for the goal (<= {SUITE_GOAL_MINUTES:g} min) "
+                "NOT RUN")  # fmt: skip
     ok = minutes <= SUITE_GOAL_MINUTES and record.get("exitstatus") == 0
     mark = "PASS" if ok else "BELOW"
     status = "green" if record.get("exitstatus") == 0 else f"exit {record.get('exitstatus')}"
