@@ -72,6 +72,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
 
+    if sqlite3.sqlite_version_info < SQLITE_MINIMUM:
+        raise RuntimeError(
+            f"SQLite {sqlite3.sqlite_version} is too old: liaison needs "
+            f"{'.'.join(map(str, SQLITE_MINIMUM))} or newer (INSERT ... RETURNING)"
+        )
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
     writers = _WriterQueue()
 
@@ -119,6 +124,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 SQLITE_BUSY_SECONDS = 30
+SQLITE_MINIMUM = (3, 35)
+"""SQLite added ``RETURNING`` (the nonce store's ``INSERT ... RETURNING``) in 3.35."""
 
 
 class _WriterQueue:

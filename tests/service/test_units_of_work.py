@@ -222,3 +222,14 @@ async def test_a_writer_whose_connection_dies_mid_transaction_frees_its_turn(nod
     session.close()
     with db.write() as s:  # would raise "database is locked" after 2 s if the turn were kept
         assert s.get(NodeState, "audit_size") is not None
+
+
+def test_an_sqlite_without_returning_is_refused_at_start(monkeypatch, tmp_path):
+    import sqlite3 as stdlib_sqlite
+
+    from service.db import make_engine
+
+    monkeypatch.setattr(stdlib_sqlite, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(stdlib_sqlite, "sqlite_version", "3.34.1")
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.34\.1 is too old: liaison needs 3\.35"):
+        make_engine(f"sqlite:///{tmp_path / 'x.db'}")
