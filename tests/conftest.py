@@ -68,8 +68,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "cpus": os.cpu_count(),
     }
     with contextlib.suppress(OSError, ValueError):
-        if not whole and SUITE_RECORD.exists():
-            if json.loads(SUITE_RECORD.read_text()).get("whole_suite"):
-                return  # a partial run never hides the last whole one
+        kept = SUITE_RECORD.exists() and json.loads(SUITE_RECORD.read_text()).get("whole_suite")
+        if kept and not whole:
+            return  # a partial run never hides the last whole one
         SUITE_RECORD.parent.mkdir(exist_ok=True)
         SUITE_RECORD.write_text(json.dumps(record, indent=2))
