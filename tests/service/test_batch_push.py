@@ -5,9 +5,6 @@ does not serve batches."""
 
 from __future__ import annotations
 
-import json
-import uuid
-
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -16,42 +13,13 @@ from crypto import httpsig
 from crypto.canonical import canonicalize
 from crypto.encoding import b64u_encode
 from service.exchange import Worker
-from service.models import AuditEvent, Delivery, Inbound, Partner
-from tests.twonode import REPORTS
+from service.models import AuditEvent, Inbound, Partner
+from tests.service.test_sync import _deliveries, _inbound_seqs, _submit
 
 pytestmark = pytest.mark.anyio
 
 BATCH = "/federation/v1/envelopes/batch"
 SINGLE = "/federation/v1/envelopes"
-
-
-def _bundle() -> bytes:
-    bundle = json.loads((REPORTS / "iq-cell-wadi7.json").read_bytes())
-    bundle["id"] = f"bundle--{uuid.uuid4()}"
-    return json.dumps(bundle).encode()
-
-
-async def _submit(node, count: int) -> None:
-    officer = await node.login("officer")
-    async with node.client() as c:
-        for _ in range(count):
-            r = await c.post(
-                "/api/v1/reports",
-                params={"to": "SY"},
-                content=_bundle(),
-                headers={**officer, "content-type": "application/stix+json"},
-            )
-            assert r.status_code == 201, r.text
-
-
-def _deliveries(node) -> list[Delivery]:
-    with node.node.db.read() as s:
-        return list(s.scalars(select(Delivery).order_by(Delivery.seq)))
-
-
-def _inbound_seqs(node) -> list[int]:
-    with node.node.db.read() as s:
-        return sorted(s.scalars(select(Inbound.seq)))
 
 
 def _actions(node, action: str) -> list[AuditEvent]:
