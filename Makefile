@@ -32,8 +32,8 @@ lint: $(STAMP) ## ruff lint and format check, mypy strict on every package, the 
 	$(BIN)/mypy crypto policies service clients
 	$(BIN)/lint-imports
 
-demo: $(STAMP) ## Run two nodes end to end on loopback (SQLite), as their users would
-	$(BIN)/python -m demo.two_nodes
+demo: $(STAMP) ## Two nodes end to end on loopback, as their users would (KEEP=1: stay up for the console)
+	$(BIN)/python -m demo.two_nodes $(if $(filter-out 0,$(KEEP)),--keep) $(ARGS)
 
 demo-crypto: $(STAMP) ## The crypto core alone: seal, open, receipt, a tampered copy refused
 	$(BIN)/python -m demo.crypto_demo

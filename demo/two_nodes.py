@@ -4,14 +4,21 @@
 starts two real ``liaison serve`` processes on free loopback ports, has the administrators pin
 each other by fingerprint and create accounts, has an officer on each side submit a fictional
 report for the other, waits for delivery and signed receipts, lets the partner officers read
-what arrived, and prints a summary. The nodes run the reference sharing policies of
+what arrived, and prints a summary with the web console's address on each node and the demo
+accounts to log in with. The nodes run the reference sharing policies of
 ``policies/examples``: a TLP:RED report is refused, and an AMBER+STRICT report naming a source
 waits for a second officer with the releaser role, then leaves with the source removed. Every
 step is a ``liaison`` command in a subprocess, exactly as typed at a terminal. All names, places
 and reports are fictional.
 
-Options: ``--keep`` leaves the data dirs and server logs in place; ``--quiet`` prints only the
-summary.
+Options: ``--keep`` leaves both nodes running at the end, until Ctrl-C, so that a person can
+look at their consoles (``make demo KEEP=1``), then keeps their data dirs and server logs;
+``--quiet`` prints only the consoles and the summary.
+
+The consoles' session cookies are ``Secure``: browsers send them to ``http://127.0.0.1`` and
+``http://localhost``, which count as secure contexts, but keep cookies per host name, not per
+port. So IQ's console is given as ``http://127.0.0.1:PORT/console/`` and SY's as
+``http://localhost:PORT/console/``: one browser stays logged in to both side by side.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +47,15 @@ REDACTED = ("HAWK-3", "x_source_", "x_liaison_internal", "note--", "fictional ha
 PASSPHRASE = "demo-only passphrase, never use outside the demo"
 PASSWORD = "demo-only password 4 officers"
 TIMEOUT = 45.0
+# The demo's accounts, the same on both nodes, all with the password PASSWORD.
+ACCOUNTS = (
+    ("duty-officer", "officer"),
+    ("desk-chief", "releaser"),
+    ("auditor", "auditor"),
+    ("node-admin", "admin"),
+)
+# The host name each node's console is opened by (see the module docstring).
+CONSOLE_HOSTS = {"IQ": "127.0.0.1", "SY": "localhost"}
 
 
 class DemoFailed(Exception):
@@ -66,6 +83,12 @@ class LiveNode:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def console_url(self) -> str:
+        """The console in a browser: ``<public_url>/console/``, by a host name of its own."""
+        host = CONSOLE_HOSTS.get(self.node_id, "127.0.0.1")
+        return f"http://{host}:{self.port}/console/"
 
     def env(self, user: str | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
@@ -112,6 +135,9 @@ class LiveNode:
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Out of the terminal's process group: Ctrl-C reaches the demo, which stops the
+            # servers itself (SIGTERM, a clean exit), rather than the servers directly.
+            start_new_session=True,
         )
 
     def wait_ready(self) -> None:
@@ -177,8 +203,12 @@ def red_variant(text: str) -> str:
     )
 
 
-def run(root: Path, say: object = print) -> dict[str, object]:
-    """Run the whole story under ``root``; returns the summary figures."""
+Hold = Callable[[Sequence[LiveNode], dict[str, Any]], None]
+
+
+def run(root: Path, say: object = print, *, hold: Hold | None = None) -> dict[str, Any]:
+    """Run the whole story under ``root``; returns the summary figures. ``hold``, if given, is
+    called with the nodes still running and the summary so far, before they are stopped."""
     started = time.monotonic()
     out = say if callable(say) else print
     iq, sy = LiveNode("IQ", "Baghdad", root), LiveNode("SY", "Damascus", root)
@@ -204,11 +234,11 @@ def run(root: Path, say: object = print) -> dict[str, object]:
                      "--data-dir", str(here.data_dir))  # fmt: skip
             out(f"[{here.node_id}] pinned {there.node_id}: its key document matches")
         for node in nodes:
-            for user, role in (("duty-officer", "officer"), ("desk-chief", "releaser"),
-                               ("auditor", "auditor")):  # fmt: skip
+            for user, role in ACCOUNTS:
                 node.cli("user", "add", user, "--role", role, "--data-dir", str(node.data_dir))
         out("[IQ] [SY] accounts created: a duty officer (cleared to TLP:AMBER+STRICT), a desk "
-            "chief with the releaser role, and an auditor on each side")  # fmt: skip
+            "chief with the releaser role, an auditor and an administrator on each "
+            "side")  # fmt: skip
         out("")
 
         out("== Officers submit fictional reports for each other ==")
@@ -314,51 +344,109 @@ def run(root: Path, say: object = print) -> dict[str, object]:
                 f"{report['checkpoints'][-1]['size']} signed by {node.node_id} and cosigned by "
                 f"{partner.node_id}")  # fmt: skip
         out("")
+        summary: dict[str, Any] = {
+            "nodes": 2,
+            "reports_submitted": len(submitted) + 1,
+            "reports_refused_by_policy": 1,
+            "releases_held_then_approved": 1,
+            "reports_acknowledged": len(submitted) + 1,
+            "reports_read_by_partner": read,
+            "audit_records": events,
+            "checkpoints_cosigned": cosigned,
+            "consoles": [(node.node_id, node.city, node.console_url) for node in nodes],
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        if hold is not None:
+            hold(nodes, summary)
     finally:
         codes = {node.node_id: node.stop() for node in nodes}
     if any(code != 0 for code in codes.values()):
         raise DemoFailed(f"the servers did not shut down cleanly: exit codes {codes}")
-    elapsed = time.monotonic() - started
-    summary = {
-        "nodes": 2,
-        "reports_submitted": len(submitted) + 1,
-        "reports_refused_by_policy": 1,
-        "releases_held_then_approved": 1,
-        "reports_acknowledged": len(submitted) + 1,
-        "reports_read_by_partner": read,
-        "audit_records": events,
-        "checkpoints_cosigned": cosigned,
-        "server_exit_codes": codes,
-        "seconds": round(elapsed, 1),
-    }
+    summary["server_exit_codes"] = codes
     return summary
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    return ("Summary: 2 nodes (IQ Baghdad, SY Damascus) on loopback, "
+            f"{summary['reports_submitted']} reports submitted, "
+            f"{summary['reports_acknowledged']} delivered and acknowledged with signed receipts, "
+            f"{summary['reports_read_by_partner']} read by the partner officers, "
+            f"{summary['reports_refused_by_policy']} refused by policy, "
+            f"{summary['releases_held_then_approved']} held and approved by a releaser, "
+            f"audit records IQ {summary['audit_records']['IQ']} / "
+            f"SY {summary['audit_records']['SY']}, "
+            f"{summary['seconds']} s.")  # fmt: skip
+
+
+def console_note(summary: dict[str, Any], *, running: bool) -> str:
+    """Where to open each node's web console, and the accounts to log in with."""
+    lines = ["== The web consoles ==" if running else "== The web consoles (now stopped) =="]
+    lines += [f"[{node_id}] {city}: {url}" for node_id, city, url in summary["consoles"]]
+    accounts = ", ".join(f"{user} ({role})" for user, role in ACCOUNTS)
+    lines.append(f"Accounts on both nodes: {accounts}; the password of each is the demo's: "
+                 f"{PASSWORD!r}")  # fmt: skip
+    if not running:
+        lines.append("To look at them in a browser, run the demo with KEEP=1 make demo (or "
+                     "python -m demo.two_nodes --keep): both nodes then stay up until "
+                     "Ctrl-C.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def hold_until_interrupted(nodes: Sequence[LiveNode], summary: dict[str, Any]) -> None:
+    """Print the consoles and wait, the nodes running, until Ctrl-C (or a node stops)."""
+    print(summary_line(summary))
+    print("")
+    print(console_note(summary, running=True))
+    print("Both nodes keep running (the worker delivers, pulls and witnesses as usual). "
+          "Press Ctrl-C to stop them.", flush=True)  # fmt: skip
+    # Ctrl-C and SIGTERM both end the wait (SIGINT may have been ignored since start-up, as
+    # for a job started in the background of a script, and Python then never raises for it).
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while all(node.process is not None and node.process.poll() is None for node in nodes):
+            time.sleep(0.5)
+        gone = [n.node_id for n in nodes if n.process is None or n.process.poll() is not None]
+        print(f"{', '.join(gone)} stopped on its own; see its server log", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nStopping both nodes...", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help="keep the data dirs and logs")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave both nodes running at the end, until Ctrl-C, to look at their consoles; "
+        "then keep the data dirs and logs",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the consoles and the summary"
+    )
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="liaison-demo-"))
     say = (lambda _text: None) if args.quiet else (lambda text: print(text, flush=True))
     try:
-        summary = run(root, say)
+        summary = run(root, say, hold=hold_until_interrupted if args.keep else None)
     except (DemoFailed, AssertionError, OSError, subprocess.SubprocessError) as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         print(f"(data dirs and server logs kept in {root})", file=sys.stderr)
         return 1
-    print("Summary: 2 nodes (IQ Baghdad, SY Damascus) on loopback, "
-          f"{summary['reports_submitted']} reports submitted, "
-          f"{summary['reports_acknowledged']} delivered and acknowledged with signed receipts, "
-          f"{summary['reports_read_by_partner']} read by the partner officers, "
-          f"{summary['reports_refused_by_policy']} refused by policy, "
-          f"{summary['releases_held_then_approved']} held and approved by a releaser, "
-          f"audit records IQ {summary['audit_records']['IQ']} / "  # type: ignore[index]
-          f"SY {summary['audit_records']['SY']}, "  # type: ignore[index]
-          f"{summary['seconds']} s.")  # fmt: skip
+    except KeyboardInterrupt:
+        print(f"demo interrupted (data dirs and server logs kept in {root})", file=sys.stderr)
+        return 130
     if args.keep:
-        print(f"Data dirs and server logs: {root}")
+        print(f"Both nodes stopped. Data dirs and server logs: {root}")
     else:
+        print(console_note(summary, running=False))
+        print(summary_line(summary))
         shutil.rmtree(root, ignore_errors=True)
     return 0
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from service import console
 from service.api import ROUTERS, problems
 from service.exchange import worker
 from service.node import Node
@@ -36,7 +37,8 @@ def create_app(node: Node, *, run_worker: bool = False) -> FastAPI:
         redoc_url=None,
     )
     app.state.node = node
-    problems.install(app)
+    problems.install(app, pages=console.errors)
     for router in ROUTERS:
         app.include_router(router)
+    console.install(app)
     return app

@@ -86,11 +86,16 @@ ROLES = ("officer", "releaser", "auditor", "admin")
 CLEARANCES = ("clear", "green", "amber", "amber+strict", "red")
 AUDIT_OUTCOMES = ("allowed", "denied", "error")
 ACTOR_TYPES = ("user", "partner", "system", "anonymous")
+LANGUAGES = ("en", "ar")
 
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (one_of("role", ROLES), one_of("clearance", CLEARANCES))
+    __table_args__ = (
+        one_of("role", ROLES),
+        one_of("clearance", CLEARANCES),
+        one_of("language", LANGUAGES),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -104,6 +109,24 @@ class User(Base):
         String(20), default="amber+strict", server_default="amber+strict"
     )
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The language of the web console for this user (service.console.i18n).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+
+
+class ConsoleSession(Base):
+    """A web console session, held on the server: the browser holds only a random token, whose
+    SHA-256 is the key here, so a copy of the table logs nobody in. Ending one deletes its row."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The CSRF token of every form of this session (compared in constant time).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_seen_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Partner(Base):
@@ -139,7 +162,7 @@ class Report(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
-    bundle_id: Mapped[str] = mapped_column(String(100))
+    bundle_id: Mapped[str] = mapped_column(String(100), index=True)
     # The title comes from inside the report (e.g. a cell's name): sealed like the body.
     title_ct: Mapped[bytes] = mapped_column(LargeBinary)
     tlp: Mapped[str] = mapped_column(String(20))

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     )
 
     token_ttl: int = Field(900, ge=60, le=86400, description="officer token lifetime, seconds")
+    console_idle_seconds: int = Field(
+        900, ge=60, le=86400, description="a console session ends after this long without use"
+    )
+    console_max_seconds: int = Field(
+        8 * 3600, ge=300, le=7 * 86400, description="a console session ends this long after login"
+    )
     max_report_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     max_envelope_bytes: int = Field(8 * 1024 * 1024, ge=16 * 1024)
     max_report_objects: int = Field(

@@ -3,9 +3,20 @@ partner nodes, pinned by fingerprint.
 
     users      accounts, logging in, the principal a request acts as
     partners   pinning a partner, and the later key documents it publishes
+    sessions   web console sessions, held on the server
 """
 
 from service.identity.partners import add_partner, get_partner, list_partners, update_key_document
+from service.identity.sessions import (
+    ConsoleUser,
+    OpenedSession,
+    end_session,
+    end_user_sessions,
+    open_session,
+    resume_session,
+    set_language,
+    touch_session,
+)
 from service.identity.users import (
     DEFAULT_CLEARANCE,
     FailedLogin,
@@ -20,16 +31,24 @@ from service.identity.users import (
 
 __all__ = [
     "DEFAULT_CLEARANCE",
+    "ConsoleUser",
     "FailedLogin",
+    "OpenedSession",
     "Principal",
     "add_partner",
     "attempt_login",
     "create_user",
+    "end_session",
+    "end_user_sessions",
     "get_partner",
     "list_partners",
     "list_users",
     "load_principal",
     "login_delay",
+    "open_session",
     "parse_clearance",
+    "resume_session",
+    "set_language",
+    "touch_session",
     "update_key_document",
 ]

@@ -11,12 +11,26 @@
     quarantine   the inbound policy's verdict, and an officer's review
     provenance   where a report's objects come from (the third-party rule)
     access       who on this node reads which report (clearance, REL TO, role)
+    compose      an officer's typed entries (persons, places, indicators...) as a STIX bundle
+    readable     a bundle made readable for a person (no markup; the console labels it)
 
 The exchange with partners (sealing, sending, receiving) is ``service.exchange``'s.
 """
 
 from service.reports import stix
 from service.reports.access import ReportMarking, may_list
+from service.reports.compose import (
+    RELATIONSHIP_TYPES,
+    DocumentEntry,
+    DraftInvalid,
+    FacilityEntry,
+    IndicatorEntry,
+    LocationEntry,
+    PersonEntry,
+    RelationEntry,
+    ReportDraft,
+    compose,
+)
 from service.reports.content import (
     STIX_MEDIA_TYPE,
     open_title,
@@ -30,6 +44,7 @@ from service.reports.explain import Explanation, explain_outbound
 from service.reports.inbox import get_inbound, list_inbox, read_inbound
 from service.reports.provenance import record_received
 from service.reports.quarantine import Judgement, judge, marking, record_quarantine, review
+from service.reports.readable import Readable, describe
 from service.reports.releases import (
     PolicyRefused,
     Shown,
@@ -52,6 +67,7 @@ from service.reports.submissions import (
     delivery_view,
     get_own,
     list_own,
+    own_by_bundle,
     own_marking,
     read_own,
     submit,
@@ -61,20 +77,32 @@ from service.reports.submissions import (
 
 __all__ = [
     "PENDING",
+    "RELATIONSHIP_TYPES",
     "STIX_MEDIA_TYPE",
     "VOID",
     "DeliveryState",
     "DeliveryView",
+    "DocumentEntry",
+    "DraftInvalid",
     "Explanation",
+    "FacilityEntry",
     "InboundStatus",
+    "IndicatorEntry",
     "Judgement",
+    "LocationEntry",
+    "PersonEntry",
     "PolicyRefused",
+    "Readable",
+    "RelationEntry",
     "ReleaseOutcome",
+    "ReportDraft",
     "ReportMarking",
     "Route",
     "Shown",
     "approve",
+    "compose",
     "delivery_view",
+    "describe",
     "explain_outbound",
     "get_inbound",
     "get_own",
@@ -86,6 +114,7 @@ __all__ = [
     "may_list",
     "open_title",
     "own_body",
+    "own_by_bundle",
     "own_marking",
     "read_inbound",
     "read_own",

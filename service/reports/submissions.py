@@ -206,6 +206,14 @@ def own_marking(report: Report) -> ReportMarking:
     return ReportMarking.of(report.tlp, authored_here=True)
 
 
+def own_by_bundle(session: Session, bundle_id: str) -> Report | None:
+    """The report already submitted here from the bundle ``bundle_id``, if any (the console's
+    guard against a form posted twice; the bundle's ids come from the form's draft id)."""
+    return session.scalars(
+        select(Report).where(Report.bundle_id == bundle_id).order_by(Report.created_at)
+    ).first()
+
+
 def get_own(
     session: Session, node: Node, user: Principal, report_id: str, remote_addr: str | None
 ) -> Report:

@@ -67,7 +67,13 @@ def test_the_migration_writes_out_the_same_values():
         if constraint.name and constraint.name.startswith("ck_")
     }
     expected = {f"ck_{t}_{c}" for t, columns in checks.items() for c in columns}
-    assert named == expected
+    assert named == expected | {"ck_users_language"}  # added by revision 0006
+
+
+def test_the_console_languages_are_the_ones_the_database_allows():
+    from service.console import i18n
+
+    assert tuple(i18n.LANGUAGES) == models.LANGUAGES
 
 
 REFUSED = [

@@ -1,0 +1,151 @@
+"""Strings of the admin pages: partners and their synchronisation, users, this node."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # Partners
+    "admin.partners.title": ("Partners", "الشركاء"),
+    "admin.partners.help": (
+        "The partner nodes this node exchanges with, and how synchronisation with each stands. "
+        "Partners are pinned with liaison partner add, after comparing fingerprints by phone.",
+        "العقد الشريكة التي تتبادل معها هذه العقدة، وحالة المزامنة مع كل منها. يُثبَّت الشريك "
+        "بالأمر liaison partner add بعد مقارنة البصمات هاتفياً.",
+    ),
+    "admin.partners.empty": ("No partner is pinned yet.", "لم يُثبَّت أي شريك بعد."),
+    "admin.partner.heading": ("Partner {node}", "الشريك {node}"),
+    "admin.partner.in_sync": ("up to date", "متزامن"),
+    "admin.partner.backlogged": ("reports waiting", "تقارير بانتظار التسليم"),
+    "admin.partner.failing": ("errors", "أخطاء"),
+    "admin.partner.name": ("Name", "الاسم"),
+    "admin.partner.endpoint": ("Endpoint", "عنوان الاتصال"),
+    "admin.partner.fingerprint": ("Pinned fingerprint", "البصمة المثبَّتة"),
+    "admin.partner.key_serial": ("Key document serial", "الرقم التسلسلي لوثيقة المفاتيح"),
+    "admin.partner.added": ("Pinned on", "تاريخ التثبيت"),
+    "admin.partner.outbound": ("What we send", "ما نرسله"),
+    "admin.partner.backlog": ("Undelivered reports", "التقارير غير المسلَّمة"),
+    "admin.partner.by_state": ("Deliveries by state", "عمليات التسليم حسب الحالة"),
+    "admin.partner.oldest": ("Oldest undelivered since", "أقدم تقرير غير مسلَّم منذ"),
+    "admin.partner.next_attempt": ("Next attempt", "المحاولة التالية"),
+    "admin.partner.last_success": ("Last successful delivery", "آخر تسليم ناجح"),
+    "admin.partner.last_error": ("Last delivery error", "آخر خطأ في التسليم"),
+    "admin.partner.next_seq": ("Next sequence number", "رقم التسلسل التالي"),
+    "admin.partner.inbound": ("What they send us", "ما يرسلونه إلينا"),
+    "admin.partner.received": ("Reports received", "التقارير المستلَمة"),
+    "admin.partner.received_through": (
+        "Received without a gap up to sequence",
+        "مستلَم دون انقطاع حتى رقم التسلسل",
+    ),
+    "admin.partner.highest": ("Highest sequence received", "أعلى رقم تسلسل مستلَم"),
+    "admin.partner.missing": ("Missing below it", "المفقود دونه"),
+    "admin.partner.last_received": ("Last received", "آخر استلام"),
+    "admin.partner.last_pull": ("Last pull", "آخر سحب"),
+    "admin.partner.last_pull_error": ("Last pull error", "آخر خطأ في السحب"),
+    # Users
+    "admin.users.title": ("Users", "المستخدمون"),
+    "admin.users.username": ("Username", "اسم المستخدم"),
+    "admin.users.role": ("Role", "الدور"),
+    "admin.users.clearance": ("Clearance", "التصريح"),
+    "admin.users.account": ("Account", "الحساب"),
+    "admin.users.created": ("Created", "تاريخ الإنشاء"),
+    "admin.users.active": ("active", "نشط"),
+    "admin.users.disabled": ("disabled", "معطَّل"),
+    "admin.users.no_content": ("reads no content", "لا يطّلع على المحتوى"),
+    "admin.users.empty": ("No users yet.", "لا يوجد مستخدمون بعد."),
+    "admin.users.added": (
+        "User {user} was added and can log in now.",
+        "أُضيف المستخدم {user} ويمكنه تسجيل الدخول الآن.",
+    ),
+    "admin.users.add": ("Add a user", "إضافة مستخدم"),
+    "admin.users.username_help": (
+        "2 to 64 characters: lower-case Latin letters, digits, '.', '_' or '-'.",
+        "من 2 إلى 64 محرفاً: أحرف لاتينية صغيرة وأرقام و«.» و«_» و«-».",
+    ),
+    "admin.users.password": ("Password", "كلمة المرور"),
+    "admin.users.password_again": ("Password again", "كلمة المرور مرة أخرى"),
+    "admin.users.password_help": (
+        "At least {n} characters. Hand it to the user in person.",
+        "{n} محرفاً على الأقل. سلّمها إلى المستخدم شخصياً.",
+    ),
+    "admin.users.clearance_default": ("default: {level}", "الافتراضي: {level}"),
+    "admin.users.clearance_help": (
+        "The highest TLP level an officer or releaser may read. Auditors and administrators "
+        "read no report content: leave the default for them.",
+        "أعلى مستوى TLP يحق لضابط الارتباط أو المخوَّل بالإصدار قراءته. لا يطّلع المدققون "
+        "والمسؤولون على محتوى التقارير: اترك القيمة الافتراضية لهم.",
+    ),
+    "admin.users.submit": ("Add the user", "إضافة المستخدم"),
+    "admin.users.not_added": (
+        "The user was not added. Correct the form and try again.",
+        "لم يُضَف المستخدم. صحّح النموذج وأعد المحاولة.",
+    ),
+    "admin.users.error.taken": (
+        "This username is already taken.",
+        "اسم المستخدم هذا مستخدَم بالفعل.",
+    ),
+    "admin.users.error.username": (
+        "Use 2 to 64 lower-case Latin letters, digits, '.', '_' or '-', starting with a letter "
+        "or a digit.",
+        "استخدم من 2 إلى 64 محرفاً من الأحرف اللاتينية الصغيرة والأرقام و«.» و«_» و«-»، يبدأ "
+        "بحرف أو رقم.",
+    ),
+    "admin.users.error.role": ("Choose one of the roles.", "اختر أحد الأدوار."),
+    "admin.users.error.clearance": ("Choose a TLP level.", "اختر مستوى TLP."),
+    "admin.users.error.no_clearance": (
+        "This role reads no report content, so it takes no clearance: leave the default.",
+        "هذا الدور لا يطّلع على محتوى التقارير، فلا يُمنح تصريحاً: اترك القيمة الافتراضية.",
+    ),
+    "admin.users.error.password": (
+        "The password is too weak: use at least {n} characters.",
+        "كلمة المرور ضعيفة: استخدم {n} محرفاً على الأقل.",
+    ),
+    "admin.users.error.mismatch": (
+        "The two passwords differ.",
+        "كلمتا المرور غير متطابقتين.",
+    ),
+    "admin.users.error.general": ("The node refused this user.", "رفضت العقدة هذا المستخدم."),
+    # This node
+    "admin.node.title": ("This node", "هذه العقدة"),
+    "admin.node.identity": ("Identity", "الهوية"),
+    "admin.node.id": ("Node id", "معرّف العقدة"),
+    "admin.node.name": ("Name", "الاسم"),
+    "admin.node.public_url": ("Public URL", "العنوان العام"),
+    "admin.node.fingerprint": ("Fingerprint", "البصمة"),
+    "admin.node.fingerprint_help": (
+        "Read it to the partner's administrators over the phone, group by group: they compare "
+        "it with the fingerprint they give liaison partner add. Twelve groups of five digits.",
+        "اقرأها لمسؤولي الشريك هاتفياً مجموعةً مجموعة: يقارنونها بالبصمة التي يُدخلونها في "
+        "الأمر liaison partner add. اثنتا عشرة مجموعة من خمسة أرقام.",
+    ),
+    "admin.node.on_one_line": ("On one line", "في سطر واحد"),
+    "admin.node.signing_key_id": ("Signing key id", "معرّف مفتاح التوقيع"),
+    "admin.node.key_serial": (
+        "Serial of the published key document",
+        "الرقم التسلسلي لوثيقة المفاتيح المنشورة",
+    ),
+    "admin.node.sessions": ("Console and sessions", "وحدة التحكم والجلسات"),
+    "admin.node.idle": (
+        "A console session ends after this long unused (minutes)",
+        "تنتهي جلسة وحدة التحكم بعد هذه المدة دون استخدام (بالدقائق)",
+    ),
+    "admin.node.max": (
+        "A console session ends this long after login (minutes)",
+        "تنتهي جلسة وحدة التحكم بعد هذه المدة من تسجيل الدخول (بالدقائق)",
+    ),
+    "admin.node.token_ttl": (
+        "Lifetime of an API token (minutes)",
+        "مدة صلاحية رمز الواجهة البرمجية (بالدقائق)",
+    ),
+    "admin.node.login_failures": (
+        "Failed logins before an account must wait",
+        "عدد محاولات الدخول الفاشلة قبل أن يُفرض الانتظار على الحساب",
+    ),
+    "admin.node.min_password": (
+        "Shortest password accepted (characters)",
+        "أقصر كلمة مرور مقبولة (بالمحارف)",
+    ),
+    "admin.node.cookie": ("Session cookie", "ملف تعريف ارتباط الجلسة"),
+    "admin.node.settings_help": (
+        "These come from node.toml and LIAISON_* variables; they change when the node restarts.",
+        "تأتي هذه القيم من node.toml ومتغيرات LIAISON_*، وتتغير عند إعادة تشغيل العقدة.",
+    ),
+}

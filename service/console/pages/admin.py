@@ -1,0 +1,205 @@
+"""The administrator pages: the partners and how synchronisation with each stands, the users
+(and adding one), and this node's identity with the fingerprint to read out.
+
+Each route calls the service functions of its API route in ``service.api.admin`` and
+``service.api.node`` (``identity.list_partners`` with ``exchange.partner_status``, as
+``liaison partner list`` and ``liaison partner status`` show them; ``identity.create_user``), so
+the checks and the audit records are the API's: a user added here is recorded as ``user.add``
+exactly as ``POST /api/v1/admin/users`` records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from crypto.fingerprint import fingerprint
+from policies import ROLE_MAY_READ_CONTENT, TLP
+from service import exchange, identity
+from service.api.deps import NodeDep, ReadSession, RemoteAddr, WriteSession
+from service.auth import ROLES
+from service.console.deps import SESSION_COOKIE, AdminPage, FormUser, Lang
+from service.console.i18n import Translator
+from service.console.render import page
+from service.errors import BadRequest, Conflict
+from service.identity import ConsoleUser
+from service.keyring import key_serial
+from service.models import User
+from service.node import Node
+
+router = APIRouter(prefix="/console")
+
+PAGE = 50
+PARTNER_PAGE = 20
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+CLEARANCES = tuple(level.value for level in TLP)
+
+
+@router.get("/admin/partners", response_class=HTMLResponse)
+def partners(
+    request: Request,
+    node: NodeDep,
+    session: ReadSession,
+    user: AdminPage,
+    t: Lang,
+    offset: Offset = 0,
+) -> HTMLResponse:
+    """Each pinned partner with how synchronisation stands: what we still owe it (backlog,
+    oldest undelivered, last success, last error), what it sent us (gaps, last pull and its
+    error), and the key we pinned."""
+    pinned = identity.list_partners(session)
+    shown = [
+        (p, exchange.partner_status(session, p)) for p in pinned[offset : offset + PARTNER_PAGE]
+    ]
+    return page(request, "admin/partners.html", node=node, t=t, user=user, partners=shown,
+                offset=offset, more=len(pinned) > offset + PARTNER_PAGE,
+                page_size=PARTNER_PAGE)  # fmt: skip
+
+
+@dataclass
+class UserForm:
+    """The add-a-user form as posted (never the password), with its errors by field."""
+
+    username: str = ""
+    role: str = "officer"
+    clearance: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    general: str = ""
+    detail: str = ""
+
+
+def _users_page(
+    request: Request,
+    node: Node,
+    session: Session,
+    user: ConsoleUser,
+    t: Translator,
+    form: UserForm,
+    *,
+    offset: int = 0,
+    added: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    everyone: list[User] = identity.list_users(session)
+    names = {u.username for u in everyone}
+    return page(request, "admin/users.html", node=node, t=t, user=user, status=status,
+                users=everyone[offset : offset + PAGE], offset=offset, page_size=PAGE,
+                more=len(everyone) > offset + PAGE, form=form, roles=ROLES,
+                clearances=CLEARANCES, reads_content=ROLE_MAY_READ_CONTENT,
+                default_clearance=identity.DEFAULT_CLEARANCE,
+                min_length=node.password_policy.min_length,
+                added=added if added in names else None)  # fmt: skip
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users(
+    request: Request,
+    node: NodeDep,
+    session: ReadSession,
+    user: AdminPage,
+    t: Lang,
+    offset: Offset = 0,
+    added: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    """The node's users, their roles and clearances, and the form to add one."""
+    return _users_page(request, node, session, user, t, UserForm(), offset=offset, added=added)
+
+
+def _form_error(exc: BadRequest | Conflict, t: Translator, min_length: int) -> tuple[str, str]:
+    """The field a refusal of ``identity.create_user`` is about, and its message for a person
+    (the service's own text stays on the page as the technical detail)."""
+    detail = exc.detail
+    if isinstance(exc, Conflict):
+        return "username", t("admin.users.error.taken")
+    if detail.startswith("usernames"):
+        return "username", t("admin.users.error.username")
+    if detail.startswith("role must"):
+        return "role", t("admin.users.error.role")
+    if "takes no clearance" in detail:
+        return "clearance", t("admin.users.error.no_clearance")
+    if detail.startswith("clearance"):
+        return "clearance", t("admin.users.error.clearance")
+    if detail.startswith("passwords"):
+        return "password", t("admin.users.error.password", n=min_length)
+    return "", t("admin.users.error.general")
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def add_user(
+    request: Request,
+    node: NodeDep,
+    session: WriteSession,
+    addr: RemoteAddr,
+    user: FormUser,
+    _admin: AdminPage,
+    t: Lang,
+    username: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=16)],
+    password: Annotated[str, Form(max_length=1024)],
+    password_again: Annotated[str, Form(max_length=1024)],
+    clearance: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Add a user as ``POST /api/v1/admin/users`` does; a refusal (a taken name, a weak
+    password...) shows the form again with the message beside its field."""
+    form = UserForm(username=username, role=role, clearance=clearance)
+    if password != password_again:
+        form.errors["password_again"] = t("admin.users.error.mismatch")
+        return _users_page(request, node, session, user, t, form, status=400)
+    try:
+        identity.create_user(
+            session,
+            node,
+            username=username,
+            role=role,
+            password=password,
+            actor=user.principal.actor(addr),
+            clearance=clearance or None,
+        )
+    except (BadRequest, Conflict) as exc:
+        if exc.consequences:  # none today; a refusal to record goes the usual way
+            raise
+        # A refused name was refused by the database at flush: that transaction is unusable.
+        # Nothing was written, so end it here and show the page in a fresh one.
+        session.rollback()
+        where, message = _form_error(exc, t, node.password_policy.min_length)
+        if where:
+            form.errors[where] = message
+        else:
+            form.general = message
+        form.detail = exc.detail
+        return _users_page(request, node, session, user, t, form, status=exc.status)
+    return RedirectResponse(f"/console/admin/users?added={quote(username)}", status_code=303)
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.0f}" if minutes == int(minutes) else f"{minutes:.1f}"
+
+
+@router.get("/admin/node", response_class=HTMLResponse)
+def this_node(
+    request: Request, node: NodeDep, session: ReadSession, user: AdminPage, t: Lang
+) -> HTMLResponse:
+    """What ``GET /api/v1/node`` says about the node, with its fingerprint in the groups of
+    ``liaison node fingerprint`` (to read out to the partner's administrators), the serial of
+    the key document it publishes, and the console's session settings."""
+    public = node.identity.signing.public
+    printed = fingerprint(public)
+    settings = node.settings
+    timing: list[tuple[str, Any]] = [
+        ("admin.node.idle", _minutes(settings.console_idle_seconds)),
+        ("admin.node.max", _minutes(settings.console_max_seconds)),
+        ("admin.node.token_ttl", _minutes(settings.token_ttl)),
+        ("admin.node.login_failures", settings.login_failures_before_delay),
+        ("admin.node.min_password", node.password_policy.min_length),
+    ]
+    return page(request, "admin/node.html", node=node, t=t, user=user,
+                public_url=settings.public_url, fingerprint=printed,
+                groups=printed.split(" "), signing_key_id=public.key_id,
+                key_serial=key_serial(session), timing=timing,
+                cookie=SESSION_COOKIE)  # fmt: skip

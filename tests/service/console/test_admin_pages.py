@@ -1,0 +1,330 @@
+"""The administrator pages: partners and their synchronisation, users (adding one, refusals
+shown beside their field), this node's fingerprint to read out; refusals for every other role,
+CSRF, hostile partner text, both languages and the security headers."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from sqlalchemy import select, update
+
+from crypto.fingerprint import fingerprint
+from service.console.security import CSP
+from service.models import ConsoleSession, Partner, User
+from tests.service.console.conftest import Browser
+from tests.service.test_enforcement import amber_report, events, submit
+from tests.twonode import PASSWORD
+
+pytestmark = pytest.mark.anyio
+
+PAGES = ("/console/admin/partners", "/console/admin/users", "/console/admin/node")
+NEW_PASSWORD = "a long enough fictional passphrase"
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)> \u202eevil"
+
+
+def text_of(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def card_of(html: str, node_id: str) -> str:
+    """The partner's card on the partners page, as text."""
+    start = html.index(f"Partner {node_id}")
+    end = html.find("</section>", start)
+    return text_of(html[start:end])
+
+
+def usernames(node) -> list[str]:
+    with node.node.db.read() as s:
+        return sorted(s.scalars(select(User.username)))
+
+
+def session_csrf(node, username: str) -> str:
+    """The CSRF token of the user's console session (whatever page their role lands on)."""
+    with node.node.db.read() as s:
+        return s.scalar(
+            select(ConsoleSession.csrf_token).join(User).where(User.username == username)
+        )
+
+
+async def log_in(b: Browser, username: str) -> None:
+    """Log in without opening the role's landing page (another area's)."""
+    await b.get("/console/login")
+    r = await b.post("/console/login", {"username": username, "password": PASSWORD})
+    assert r.status_code == 303, r.text
+
+
+def new_user(**values: str) -> dict[str, str]:
+    form = {"username": "duty-officer-2", "role": "officer", "clearance": "amber",
+            "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}  # fmt: skip
+    form.update(values)
+    return form
+
+
+async def test_every_admin_page_renders_for_an_admin_with_the_security_headers(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as b:
+        r = await b.login("admin")
+        assert r.url.path == "/console/admin/partners" and r.status_code == 200
+        for path in PAGES:
+            r = await b.get(path)
+            assert r.status_code == 200, (path, r.text)
+            assert r.headers["cache-control"] == "no-store"
+            assert r.headers["content-security-policy"] == CSP
+            assert r.headers["x-frame-options"] == "DENY"
+            assert '<html lang="en" dir="ltr">' in r.text
+            assert f'href="{path}" aria-current="page"' in r.text
+
+
+async def test_the_partners_page_shows_each_partners_sync_status(pinned, clock):
+    iq, sy = pinned
+    iq.network.down.add(sy.host)
+    for _ in range(2):
+        assert (await submit(iq, amber_report())).status_code == 201
+    await iq.deliver()  # SY cannot be reached: both stay undelivered, with the error
+    async with Browser(iq) as b:
+        await b.login("admin")
+        r = await b.get("/console/admin/partners")
+        card = card_of(r.text, "SY")
+        assert "errors" in card
+        assert "Undelivered reports 2" in card
+        assert "Oldest undelivered since 20" in card
+        assert "Last successful delivery —" in card
+        last_error = re.search(r"Last delivery error (.+?) Next sequence number", card).group(1)
+        assert "unreachable" in last_error or "connect" in last_error.lower(), last_error
+        assert f"Pinned fingerprint {fingerprint(sy.node.identity.signing.public)}" in card
+        assert f"Endpoint {sy.url}" in card
+        assert "Key document serial 1" in card
+
+        iq.network.down.clear()
+        clock.advance(iq.node.settings.retry_max_seconds + 1)  # past the retry's backoff
+        await iq.deliver()
+        r = await b.get("/console/admin/partners")
+        card = card_of(r.text, "SY")
+        assert "up to date" in card and "Undelivered reports 0" in card
+        assert "acknowledged: 2" in card
+        assert "Last successful delivery 20" in card and "Last delivery error none" in card
+        assert "Next sequence number 3" in card
+
+
+async def test_the_partners_page_says_when_no_partner_is_pinned(nodes):
+    iq, _ = nodes
+    async with Browser(iq) as b:
+        await b.login("admin")
+        r = await b.get("/console/admin/partners")
+        assert r.status_code == 200 and "No partner is pinned yet." in r.text
+
+
+async def test_hostile_partner_text_is_shown_as_text(pinned):
+    iq, _ = pinned
+    with iq.node.db.write() as s:
+        s.execute(
+            update(Partner)
+            .where(Partner.node_id == "SY")
+            .values(
+                name=HOSTILE,
+                endpoint="http://sy.test/" + HOSTILE,
+                last_pull_error="pull failed: " + HOSTILE,
+            )
+        )
+    async with Browser(iq) as b:
+        await b.login("admin")
+        for language in ("en", "ar"):
+            if language == "ar":
+                await b.post("/console/language", {"language": "ar", "next": PAGES[0]})
+            r = await b.get("/console/admin/partners")
+            assert r.status_code == 200
+            assert "<script>" not in r.text and "<img" not in r.text
+            assert "onerror=alert" in r.text  # as text, inside an escaped tag
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+            assert "\u202e" not in r.text and "[U+202E]evil" in r.text
+            assert r.text.count('<bdi dir="auto">&lt;script&gt;') >= 1
+
+
+async def test_an_admin_adds_a_user_who_can_then_log_in(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as b:
+        await b.login("admin")
+        await b.get("/console/admin/users")
+        r = await b.post("/console/admin/users", new_user())
+        assert r.status_code == 303
+        assert r.headers["location"] == "/console/admin/users?added=duty-officer-2"
+        r = await b.follow(r.headers["location"])
+        assert "User duty-officer-2 was added and can log in now." in r.text
+        row = text_of(r.text[r.text.index("duty-officer-2") - 200 :])
+        assert "duty-officer-2 officer TLP:AMBER active" in row
+    [added] = [e for e in events(iq, "user.add") if e.object_id == "duty-officer-2"]
+    assert (added.actor, added.role, added.outcome) == ("admin", "admin", "allowed")
+    assert added.reason == "role officer, clearance TLP:AMBER"
+    async with Browser(iq) as b:
+        r = await b.login("duty-officer-2", NEW_PASSWORD)
+        assert r.status_code == 200 and r.url.path == "/console/reports"
+        assert "Signed in as duty-officer-2 (officer)" in r.text
+
+
+async def test_an_auditor_added_without_clearance_reads_no_content(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as b:
+        await b.login("admin")
+        await b.get("/console/admin/users")
+        r = await b.post("/console/admin/users", new_user(username="auditor-2", role="auditor",
+                                                          clearance=""))  # fmt: skip
+        assert r.status_code == 303
+        r = await b.follow(r.headers["location"])
+        row = text_of(r.text[r.text.index(">auditor-2<") - 100 :])
+        assert "auditor-2 auditor reads no content" in row
+
+
+async def test_a_duplicate_username_is_refused_beside_its_field(pinned):
+    iq, _ = pinned
+    before = usernames(iq)
+    async with Browser(iq) as b:
+        await b.login("admin")
+        await b.get("/console/admin/users")
+        r = await b.post("/console/admin/users", new_user(username="officer"))
+        assert r.status_code == 409
+        assert 'id="username-error">This username is already taken.</p>' in r.text
+        assert 'aria-describedby="username-help username-error" aria-invalid="true"' in r.text
+        assert 'name="username" value="officer"' in r.text  # kept for correcting
+        assert NEW_PASSWORD not in r.text  # the password is never sent back
+        assert "user &#39;officer&#39; already exists" in r.text  # the service's own words
+        # The form still works after the refusal, with the same page's token.
+        r = await b.post("/console/admin/users", new_user(username="officer-3"))
+        assert r.status_code == 303
+    assert usernames(iq) == sorted([*before, "officer-3"])
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message", "status"),
+    [
+        ({"password": "short", "password_again": "short"}, "password",
+         "The password is too weak: use at least 12 characters.", 400),
+        ({"password_again": "something else entirely"}, "password_again",
+         "The two passwords differ.", 400),
+        ({"username": "Not A Name"}, "username", "Use 2 to 64 lower-case Latin letters", 400),
+        ({"role": "auditor", "clearance": "red"}, "clearance",
+         "This role reads no report content, so it takes no clearance", 400),
+        ({"clearance": "purple"}, "clearance", "Choose a TLP level.", 400),
+        ({"role": "superuser"}, "role", "Choose one of the roles.", 400),
+    ],
+)  # fmt: skip
+async def test_a_refused_user_shows_the_reason_beside_the_field(
+    pinned, values, field, message, status
+):
+    iq, _ = pinned
+    before = usernames(iq)
+    async with Browser(iq) as b:
+        await b.login("admin")
+        await b.get("/console/admin/users")
+        r = await b.post("/console/admin/users", new_user(**values))
+        assert r.status_code == status, r.text
+        assert f'<p class="field-error" id="{field}-error">{message}' in unescape(r.text)
+        assert "The user was not added." in r.text
+    assert usernames(iq) == before
+
+
+async def test_hostile_text_typed_into_the_form_comes_back_as_text(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as b:
+        await b.login("admin")
+        await b.get("/console/admin/users")
+        r = await b.post("/console/admin/users", new_user(username='x"><script>1</script>'))
+        assert r.status_code == 400
+        assert "<script>1" not in r.text
+        assert 'value="x&#34;&gt;&lt;script&gt;1&lt;/script&gt;"' in r.text
+
+
+async def test_the_node_page_shows_the_fingerprint_in_the_groups_of_the_cli(pinned):
+    iq, _ = pinned
+    printed = fingerprint(iq.node.identity.signing.public)  # what liaison node fingerprint prints
+    async with Browser(iq) as b:
+        await b.login("admin")
+        r = await b.get("/console/admin/node")
+        groups = re.findall(r'<li><span class="mono">(\d{5})</span></li>', r.text)
+        assert groups == printed.split(" ") and len(groups) == 12
+        assert f'<span class="mono" dir="ltr">{printed}</span>' in r.text
+        text = text_of(r.text)
+        assert "Node id IQ" in text and "Name Baghdad" in text
+        assert f"Public URL {iq.url}" in text
+        assert f"Signing key id {iq.node.identity.signing.public.key_id}" in text
+        assert "Serial of the published key document 1" in text
+        settings = iq.node.settings
+        assert f"after this long unused (minutes) {settings.console_idle_seconds // 60}" in text
+        assert f"this long after login (minutes) {settings.console_max_seconds // 60}" in text
+        assert "__Host-liaison-session; Secure; HttpOnly; SameSite=Strict" in text
+
+
+async def test_the_admin_pages_render_in_arabic_right_to_left(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as b:
+        await b.login("admin")
+        await b.post("/console/language", {"language": "ar", "next": PAGES[0]})
+        for path, heading in zip(PAGES, ("الشركاء", "المستخدمون", "هذه العقدة"), strict=True):
+            r = await b.get(path)
+            assert r.status_code == 200
+            assert '<html lang="ar" dir="rtl">' in r.text and f"<h1>{heading}</h1>" in r.text
+        assert '<ol class="fingerprint" dir="ltr">' in r.text
+        await b.get("/console/admin/users")
+        r = await b.post("/console/admin/users", new_user(username="officer"))
+        assert r.status_code == 409 and "اسم المستخدم هذا مستخدَم بالفعل." in r.text
+
+
+@pytest.mark.parametrize("role", ["officer", "releaser", "auditor"])
+async def test_other_roles_are_refused_every_admin_page_and_it_is_recorded(pinned, role):
+    iq, _ = pinned
+    username = role if role != "releaser" else "desk-chief"
+    if role == "releaser":
+        iq.add_user(username, "releaser")
+    before = len(events(iq, "auth.role"))
+    async with Browser(iq) as b:
+        await log_in(b, username)
+        for path in PAGES:
+            r = await b.get(path)
+            assert r.status_code == 403, path
+            assert "Your role does not allow this page or action." in r.text
+            assert r.headers["cache-control"] == "no-store"
+        r = await b.post("/console/admin/users", new_user(csrf=session_csrf(iq, username)))
+        assert r.status_code == 403
+    refused = events(iq, "auth.role")[before:]
+    assert [(e.actor, e.role, e.outcome) for e in refused] == [(username, role, "denied")] * 4
+    assert [e.reason for e in refused] == [
+        *(f"GET {p} needs role admin" for p in PAGES),
+        "POST /console/admin/users needs role admin",
+    ]
+    assert "duty-officer-2" not in usernames(iq)
+
+
+async def test_adding_a_user_needs_the_forms_token_and_the_same_origin(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as b:
+        await b.login("admin")
+        await b.get("/console/admin/users")
+        r = await b.post("/console/admin/users", new_user(), csrf=False)
+        assert r.status_code == 403 and "This form is out of date" in r.text
+        r = await b.post("/console/admin/users", new_user(csrf="forged"))
+        assert r.status_code == 403
+        await b.get("/console/admin/users")
+        r = await b.post(
+            "/console/admin/users", new_user(), headers={"Origin": "https://evil.example"}
+        )
+        assert r.status_code == 403 and "Requests from other sites are refused." in r.text
+    assert len(events(iq, "console.csrf")) == 2
+    assert len(events(iq, "console.cross_site")) == 1
+    assert "duty-officer-2" not in usernames(iq)
+
+
+async def test_without_a_session_the_admin_pages_send_the_browser_to_log_in(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as b:
+        for path in PAGES:
+            r = await b.get(path)
+            assert r.status_code == 303
+            assert r.headers["location"] == f"/console/login?next={path}"
+        r = await b.http.post(
+            "/console/admin/users",
+            data=new_user(csrf="x"),
+            headers={"Origin": b.origin, "Sec-Fetch-Site": "same-origin"},
+        )
+        assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
+    assert "duty-officer-2" not in usernames(iq)
