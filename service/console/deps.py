@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from service import identity
 from service.api.deps import NodeDep, RemoteAddr
@@ -157,3 +158,14 @@ async def form_checked(
 
 
 FormUser = Annotated[ConsoleUser, Depends(form_checked)]
+
+
+async def posted_form(request: Request, _: FormUser) -> FormData:
+    """The checked form's fields (parsed once, by :func:`form_checked`), so that a route that
+    works on them can be a plain function: FastAPI runs it in a worker thread, and its database
+    work never blocks the event loop (a loop blocked on SQLite's writer lock would stall the
+    request holding it)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]

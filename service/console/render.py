@@ -84,6 +84,26 @@ def tlp_class(level: object) -> str:
     return "tlp-" + tlp_level(level).replace("+", "-")
 
 
+POSTED_ACTIONS = ("/preview", "/submit", "/rows")
+
+
+def _here(request: Request) -> str:
+    """Where the language switch comes back to: this page, or for the answer to a form post
+    the page of that form (a GET of a POST-only path would be a 405)."""
+    path = request.url.path
+    if request.method != "GET":
+        for action in POSTED_ACTIONS:
+            path = path.removesuffix(action)
+        return path
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def isolate(value: object) -> str:
+    """Text isolated with FSI ... PDI, for places that take no markup (``<option>``): a phone
+    number in an Arabic label keeps its order."""
+    return "\u2068" + visible_controls("" if value is None else str(value)) + "\u2069"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -94,6 +114,7 @@ def _environment() -> Environment:
     )
     env.filters["u"] = untrusted
     env.filters["plain"] = lambda value: visible_controls("" if value is None else str(value))
+    env.filters["isolate"] = isolate
     env.filters["when"] = when
     env.filters["tlp"] = tlp_class
     env.filters["level"] = tlp_level
@@ -127,7 +148,7 @@ def page(
         "node_name": node.settings.node_name,
         "navigation": NAVIGATION.get(role or "", ()),
         "path": request.url.path,
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "here": _here(request),
     }
     context.update(values)
     html = ENVIRONMENT.get_template(template).render(context)

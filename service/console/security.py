@@ -5,8 +5,10 @@ anything that changes state, CSRF tokens, and showing untrusted text as text.
   Content-Security-Policy that allows no script at all (``script-src 'none'``: the console is
   plain HTML forms), styles and images only from the node itself, forms posting only to it
   (``form-action 'self'``), no framing (``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``),
-  ``nosniff``, no referrer, ``Cache-Control: no-store`` (pages hold report content; the shared
-  stylesheet may be cached) and a restrictive ``Permissions-Policy``.
+  ``nosniff``, a referrer only within the console (``same-origin``: with ``no-referrer``
+  Chromium sends ``Origin: null`` on form posts, which the same-origin rule must refuse),
+  ``Cache-Control: no-store`` (pages hold report content; the shared stylesheet may be cached)
+  and a restrictive ``Permissions-Policy``.
 * **Same origin** (:func:`cross_site_reason`): a request that changes state is refused when the
   browser says it came from another site (``Sec-Fetch-Site`` other than ``same-origin`` or
   ``none``) or its ``Origin`` is not the console's own. Browsers set both on every POST, and a
@@ -45,7 +47,7 @@ HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),

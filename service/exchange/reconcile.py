@@ -21,6 +21,7 @@ difference is listed; none is resolved silently:
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,8 +206,15 @@ async def reconcile(node: Node, partner_node_id: str, actor: Actor) -> Reconcili
         NotFound: the partner is not pinned.
         PartnerUnreachable: the exchange failed (``reconcile_failed``).
     """
-    with node.db.read() as session:
-        contact = PartnerContact.of(get_partner(session, partner_node_id), node.keyring)
+
+    # The database is reached from a worker thread, never from the event loop: a read's audit
+    # record is appended in a write transaction, which may wait for SQLite's writer lock, and a
+    # loop blocked there would stall the very request that holds the lock.
+    def contact_of() -> PartnerContact:
+        with node.db.read() as session:
+            return PartnerContact.of(get_partner(session, partner_node_id), node.keyring)
+
+    contact = await asyncio.to_thread(contact_of)
     try:
         async with PartnerClient.open(node) as client:
             answer = await client.reconcile(contact)
@@ -215,12 +223,16 @@ async def reconcile(node: Node, partner_node_id: str, actor: Actor) -> Reconcili
         raise PartnerUnreachable(
             f"asking {partner_node_id} for its records failed: {reason}", code="reconcile_failed"
         ) from exc
-    with node.db.read() as session:
-        partner = get_partner(session, partner_node_id)
-        result = compare(session, partner, answer)
-        record(session, actor=actor, action="audit.reconcile",
-               outcome=ALLOWED if not result.discrepancies else ERROR,
-               at=node.utcnow(), object_type="partner", object_id=partner_node_id,
-               reason=f"{result.sent_matched} sent and {result.received_matched} received "
-               f"match, {len(result.discrepancies)} discrepancies")  # fmt: skip
-    return result
+
+    def ours() -> Reconciliation:
+        with node.db.read() as session:
+            partner = get_partner(session, partner_node_id)
+            result = compare(session, partner, answer)
+            record(session, actor=actor, action="audit.reconcile",
+                   outcome=ALLOWED if not result.discrepancies else ERROR,
+                   at=node.utcnow(), object_type="partner", object_id=partner_node_id,
+                   reason=f"{result.sent_matched} sent and {result.received_matched} received "
+                   f"match, {len(result.discrepancies)} discrepancies")  # fmt: skip
+            return result
+
+    return await asyncio.to_thread(ours)

@@ -146,6 +146,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.node.cookie": ("Session cookie", "ملف تعريف ارتباط الجلسة"),
     "admin.node.settings_help": (
         "These come from node.toml and LIAISON_* variables; they change when the node restarts.",
-        "تأتي هذه القيم من node.toml ومتغيرات LIAISON_*، وتتغير عند إعادة تشغيل العقدة.",
+        "تأتي هذه القيم من \u2066node.toml\u2069 ومتغيرات \u2066LIAISON_*\u2069، وتتغير عند إعادة "
+        "تشغيل العقدة.",
     ),
 }

@@ -110,6 +110,8 @@ def choose_language(
 def choose_login_language(_: SameOrigin, choice: LanguageForm) -> Response:
     """The language of the login page, before anyone is logged in (a cookie only)."""
     language, target = choice
-    response = RedirectResponse(f"/console/login?next={quote(target)}", status_code=303)
+    if not target.startswith("/console/login"):  # the login page keeps its own next
+        target = f"/console/login?next={quote(target)}"
+    response = RedirectResponse(target, status_code=303)
     set_cookie(response, LANGUAGE_COOKIE, language, YEAR)
     return response

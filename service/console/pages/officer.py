@@ -15,13 +15,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from service import identity, reports
 from service.api.deps import NodeDep, ReadSession, RemoteAddr, WriteSession
 from service.api.schemas import InboundSummary, ReportSummary
 from service.console import forms
-from service.console.deps import FormUser, Lang, OfficerPage
+from service.console.deps import FormUser, Lang, OfficerPage, PostedForm
 from service.console.render import page
 from service.errors import BadRequest, PayloadTooLarge
 from service.node import Node
@@ -115,11 +114,16 @@ CHOICES = {
 
 
 @router.post("/reports/new/rows", response_class=HTMLResponse)
-async def more_rows(
-    request: Request, node: NodeDep, session: ReadSession, user: FormUser, t: Lang
+def more_rows(
+    request: Request,
+    node: NodeDep,
+    session: ReadSession,
+    user: FormUser,
+    posted: PostedForm,
+    t: Lang,
 ) -> HTMLResponse:
     """The form as posted, with one more row in each section (no script needed)."""
-    form = forms.read_form(await request.form(), more_rows=True)
+    form = forms.read_form(posted, more_rows=True)
     return _form_page(request, node, t, user, form, _partners(session))
 
 
@@ -158,27 +162,24 @@ def _previews(
 
 
 @router.post("/reports/new/preview", response_class=HTMLResponse)
-async def preview_report(
+def preview_report(
     request: Request,
     node: NodeDep,
     session: ReadSession,
     user: FormUser,
+    posted: PostedForm,
     t: Lang,
     addr: RemoteAddr,
 ) -> HTMLResponse:
     """What each chosen partner would receive of the form's report, and why (the API's
     ``POST /policy/check`` for each; nothing is submitted)."""
-    form = forms.read_form(await request.form())
+    form = forms.read_form(posted)
     partners = _partners(session)
     data = _compose(node, form)
     if data is None:
         return _form_page(request, node, t, user, form, partners, status=422)
     chosen = _chosen(form.partners, partners)
-
-    def work() -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-        return _previews(session, node, user, data, chosen, addr)
-
-    previews, warnings = await run_in_threadpool(work)
+    previews, warnings = _previews(session, node, user, data, chosen, addr)
     return _form_page(request, node, t, user, form, partners, preview=previews, warnings=warnings)
 
 
@@ -192,38 +193,35 @@ def _chosen(asked: list[str], partners: list[str]) -> list[str]:
 
 
 @router.post("/reports/new/submit")
-async def submit_form(
+def submit_form(
     request: Request,
     node: NodeDep,
     session: WriteSession,
     user: FormUser,
+    posted: PostedForm,
     t: Lang,
     addr: RemoteAddr,
 ) -> Response:
     """Submit the form's report (the API's ``POST /reports``): each partner's policy decides;
     a refusal by any policy submits nothing and is shown with every decision."""
-    form = forms.read_form(await request.form())
+    form = forms.read_form(posted)
     already = reports.own_by_bundle(session, f"bundle--{form.draft_id}")
     if already is not None:  # the same form posted again: show the report it became
         return RedirectResponse(f"/console/reports/{already.id}?submitted=1", status_code=303)
     data = _compose(node, form)
     if data is None:
         return _form_page(request, node, t, user, form, _partners(session), status=422)
-    return await _submit(session, node, user, data, form.partners, addr)
+    return _submit(session, node, user, data, form.partners, addr)
 
 
-async def _submit(
+def _submit(
     session: Any, node: Node, user: Any, data: bytes, to: list[str], addr: str | None
 ) -> Response:
-    def work() -> str:
-        report, _ = reports.submit_bundle(session, node, user.principal, data, to, addr)
-        node.db.after_commit(session, node.wakeup.ring)  # the worker pushes it at once
-        return report.id
-
     if not to:
         raise BadRequest("choose at least one partner to send the report to")
-    report_id = await run_in_threadpool(work)
-    return RedirectResponse(f"/console/reports/{report_id}?submitted=1", status_code=303)
+    report, _ = reports.submit_bundle(session, node, user.principal, data, to, addr)
+    node.db.after_commit(session, node.wakeup.ring)  # the worker pushes it at once
+    return RedirectResponse(f"/console/reports/{report.id}?submitted=1", status_code=303)
 
 
 @router.get("/reports/upload", response_class=HTMLResponse)
@@ -247,31 +245,27 @@ def upload_page(
 
 
 @router.post("/reports/upload/preview", response_class=HTMLResponse)
-async def upload_preview(
+def upload_preview(
     request: Request,
     node: NodeDep,
     session: ReadSession,
     user: FormUser,
+    posted: PostedForm,
     t: Lang,
     addr: RemoteAddr,
 ) -> HTMLResponse:
     """Check an uploaded bundle and show what each partner would receive."""
-    posted = await request.form()
     upload = posted.get("bundle_file")
     if upload is None or isinstance(upload, str):
         raise BadRequest("choose a STIX bundle file to upload")
-    data = await upload.read(node.settings.max_report_bytes + 1)
+    data = upload.file.read(node.settings.max_report_bytes + 1)
     if len(data) > node.settings.max_report_bytes:
         raise PayloadTooLarge(
             f"the file is over the limit of {node.settings.max_report_bytes} bytes"
         )
     partners = _partners(session)
     chosen = _chosen(forms.read_form(posted).partners, partners)
-
-    def work() -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-        return _previews(session, node, user, data, chosen, addr)
-
-    previews, warnings = await run_in_threadpool(work)
+    previews, warnings = _previews(session, node, user, data, chosen, addr)
     return page(
         request,
         "officer/upload.html",
@@ -288,15 +282,14 @@ async def upload_preview(
 
 
 @router.post("/reports/upload/submit")
-async def upload_submit(
-    request: Request, node: NodeDep, session: WriteSession, user: FormUser, addr: RemoteAddr
+def upload_submit(
+    node: NodeDep, session: WriteSession, user: FormUser, posted: PostedForm, addr: RemoteAddr
 ) -> Response:
     """Submit the bundle that was checked on the preview page (it is checked again)."""
-    posted = await request.form()
     text = posted.get("bundle")
     if not isinstance(text, str) or not text:
         raise BadRequest("the bundle is missing: upload the file again")
-    return await _submit(
+    return _submit(
         session, node, user, text.encode("utf-8"), forms.read_form(posted).partners, addr
     )
 
@@ -410,16 +403,15 @@ def received(
 
 
 @router.post("/inbox/{inbound_id}/review")
-async def review(
-    request: Request,
+def review(
     inbound_id: str,
     node: NodeDep,
     session: WriteSession,
     user: FormUser,
+    posted: PostedForm,
     addr: RemoteAddr,
 ) -> Response:
     """Accept a quarantined report into the inbox, or reject it, with a note."""
-    posted = await request.form()
     decision, note = posted.get("decision"), posted.get("note")
     if decision not in ("accept", "reject"):
         raise BadRequest("choose accept or reject")

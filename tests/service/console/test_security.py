@@ -64,7 +64,7 @@ async def test_every_console_response_carries_the_headers(nodes):
             csp = r.headers["content-security-policy"]
             assert "script-src 'none'" in csp and "frame-ancestors 'none'" in csp, path
             assert r.headers["x-content-type-options"] == "nosniff"
-            assert r.headers["referrer-policy"] == "no-referrer"
+            assert r.headers["referrer-policy"] == "same-origin"
         assert r.headers["cache-control"].startswith("public")  # the stylesheet only
         r = await b.get("/console/no-such-page")
         assert r.status_code == 404 and r.headers["cache-control"] == "no-store"
