@@ -22,6 +22,7 @@ venv: $(STAMP) ## Create .venv and install liaison with its dev extras
 TEST_WORKERS ?= 3
 test: $(STAMP) ## Run the whole test suite (SQLite and PostgreSQL), in TEST_WORKERS processes
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest tests/browser  # in a process of its own (tests/conftest.py says why)
 
 test-fast: $(STAMP) ## Everything but the real-process and fault tests (-m "not slow"): the inner loop
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow"

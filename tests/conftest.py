@@ -25,6 +25,22 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+BROWSER = ROOT / "tests" / "browser"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The browser tests run in a pytest process of their own (``make test`` runs it after the
+    rest): Playwright's sync API keeps an event loop running in its process, which breaks every
+    anyio test that runs there after it. They are collected only when every path asked for is
+    inside ``tests/browser``."""
+    if collection_path != BROWSER:
+        return None
+    here = config.invocation_params.dir
+    asked = [(here / arg.split("::")[0]).resolve() for arg in config.args]
+    only_browser = bool(asked) and all(p == BROWSER or BROWSER in p.parents for p in asked)
+    return not only_browser
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With pytest-xdist (``make test`` runs ``-n`` workers, ``--dist loadgroup``), the tests
     that run real node processes against the clock (faults, demo) run one after the other per
