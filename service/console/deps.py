@@ -19,7 +19,7 @@ from service import identity
 from service.api.deps import NodeDep, RemoteAddr
 from service.audit import Actor, ActorType, denial
 from service.console.i18n import Translator, negotiate, translator
-from service.console.security import cross_site_reason, origin_of, own_origin, tokens_match
+from service.console.security import cross_site_reason, origin_of, tokens_match
 from service.errors import Forbidden, Unauthenticated
 from service.identity import ConsoleUser
 
@@ -79,12 +79,15 @@ def console_user(user: MaybeUser) -> ConsoleUser:
 PageUser = Annotated[ConsoleUser, Depends(console_user)]
 
 
-def language(request: Request, user: MaybeUser) -> Translator:
-    """The page's language: the user's own, else the language cookie, else the browser's."""
-    if user is not None:
-        return translator(user.language)
+def browser_language(request: Request) -> Translator:
+    """The language the browser asks for: the language cookie, else ``Accept-Language``."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     return translator(chosen or negotiate(request.headers.get("accept-language")))
+
+
+def language(request: Request, user: MaybeUser) -> Translator:
+    """The page's language: the user's own, else the browser's."""
+    return translator(user.language) if user is not None else browser_language(request)
 
 
 Lang = Annotated[Translator, Depends(language)]
@@ -123,8 +126,8 @@ def same_origin(request: Request, node: NodeDep, addr: RemoteAddr) -> None:
         Forbidden: ``cross_site``.
     """
     origins = {origin_of(node.settings.public_url)}
-    if (own := own_origin(request.url.scheme, request.headers.get("host"))) is not None:
-        origins.add(own)
+    if host := request.headers.get("host"):
+        origins.add(origin_of(f"{request.url.scheme}://{host}"))
     reason = cross_site_reason(request.method, request.headers, origins)
     if reason is not None:
         actor = Actor(ActorType.ANONYMOUS, "-", None, addr)

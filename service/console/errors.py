@@ -15,8 +15,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from service.console.deps import LANGUAGE_COOKIE, SESSION_COOKIE, forget_cookie
-from service.console.i18n import Translator, negotiate, translator
+from service.console.deps import SESSION_COOKIE, browser_language, forget_cookie
 from service.console.login import login_form, safe_next
 from service.console.render import page
 from service.console.security import PREFIX
@@ -43,12 +42,6 @@ def handles(request: Request) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
-def _language(request: Request) -> Translator:
-    # The error may be that the session is gone: take the language the browser asked for.
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
-    return translator(chosen or negotiate(request.headers.get("accept-language")))
-
-
 def render(
     request: Request,
     node: Node,
@@ -60,7 +53,7 @@ def render(
     reference: str | None = None,
 ) -> Response:
     """The console's answer to an error (see the module docstring)."""
-    t = _language(request)
+    t = browser_language(request)  # the error may be that the session is gone
     if status == 401 and code in LOGIN_CODES:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         notice = "expired" if code == "session_expired" else ""

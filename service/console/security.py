@@ -86,11 +86,6 @@ class ConsoleHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def own_origin(scope_scheme: str, host: str | None) -> str | None:
-    """The console's origin as the browser sees it (the Host header is the browser's)."""
-    return f"{scope_scheme}://{host.lower()}" if host else None
-
-
 def origin_of(url: str) -> str:
     """The origin (scheme://host[:port]) of a URL, lower-cased."""
     scheme, _, rest = url.partition("://")

@@ -41,7 +41,7 @@ from service.reports.content import (
     title_of,
 )
 from service.reports.explain import Explanation, explain_outbound
-from service.reports.inbox import get_inbound, list_inbox, read_inbound
+from service.reports.inbox import get_inbound, list_inbox, open_inbound, read_inbound
 from service.reports.provenance import record_received
 from service.reports.quarantine import Judgement, judge, marking, record_quarantine, review
 from service.reports.readable import Readable, describe
@@ -67,6 +67,7 @@ from service.reports.submissions import (
     delivery_view,
     get_own,
     list_own,
+    open_own,
     own_by_bundle,
     own_marking,
     read_own,
@@ -112,6 +113,8 @@ __all__ = [
     "list_releases",
     "marking",
     "may_list",
+    "open_inbound",
+    "open_own",
     "open_title",
     "own_body",
     "own_by_bundle",

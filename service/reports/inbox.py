@@ -67,7 +67,18 @@ def read_inbound(
         NotFound, Forbidden: see :func:`get_inbound`.
         AtRestCorrupted, Unprocessable: the stored copy was tampered with.
     """
+    return open_inbound(session, node, user, inbound_id, remote_addr)[1]
+
+
+def open_inbound(
+    session: Session, node: Node, user: Principal, inbound_id: str, remote_addr: str | None
+) -> tuple[Inbound, dict[str, Any]]:
+    """:func:`read_inbound`, with the received report itself (from one lookup).
+
+    Raises:
+        See :func:`read_inbound`.
+    """
     row = get_inbound(session, node, user, inbound_id, remote_addr)
     bundle = received_bundle(node, row)
     record_read(session, node, user, "inbound", row.id, remote_addr)
-    return bundle
+    return row, bundle

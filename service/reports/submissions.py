@@ -241,7 +241,18 @@ def read_own(
     Raises:
         NotFound, Forbidden: see :func:`get_own`.
     """
+    return open_own(session, node, user, report_id, remote_addr)[1]
+
+
+def open_own(
+    session: Session, node: Node, user: Principal, report_id: str, remote_addr: str | None
+) -> tuple[Report, dict[str, Any]]:
+    """:func:`read_own`, with the report itself (a page shows both, from one lookup).
+
+    Raises:
+        NotFound, Forbidden: see :func:`get_own`.
+    """
     report = get_own(session, node, user, report_id, remote_addr)
     bundle = own_bundle(node, report)
     record_read(session, node, user, "report", report.id, remote_addr)
-    return bundle
+    return report, bundle

@@ -332,10 +332,8 @@ def my_report_content(
     addr: RemoteAddr,
 ) -> HTMLResponse:
     """The report's content, readable (recorded as a read, as ``GET .../bundle`` is)."""
-    bundle = reports.read_own(session, node, user.principal, report_id, addr)
-    summary = ReportSummary.of(
-        reports.get_own(session, node, user.principal, report_id, addr), node
-    )
+    report, bundle = reports.open_own(session, node, user.principal, report_id, addr)
+    summary = ReportSummary.of(report, node)
     return page(
         request,
         "officer/report.html",
@@ -387,10 +385,8 @@ def received(
 ) -> HTMLResponse:
     """One received report, readable, after re-verifying the partner's signatures (recorded as
     a read). A quarantined one is shown with the review form."""
-    bundle = reports.read_inbound(session, node, user.principal, inbound_id, addr)
-    item = InboundSummary.of(
-        reports.get_inbound(session, node, user.principal, inbound_id, addr), node
-    )
+    row, bundle = reports.open_inbound(session, node, user.principal, inbound_id, addr)
+    item = InboundSummary.of(row, node)
     return page(
         request,
         "officer/received.html",
