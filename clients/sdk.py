@@ -377,6 +377,71 @@ class LiaisonClient:
         result: dict[str, Any] = self._request("POST", "/api/v1/admin/users", json_body=body)
         return result
 
+    # -- drafts (imports, and what platforms posted over TAXII) --
+
+    def import_draft(self, data: bytes) -> dict[str, Any]:
+        """Import a bundle or envelope as a draft; returns it with the normaliser's changes."""
+        return _object(self._request("POST", "/api/v1/drafts", content=data,
+                                     content_type="application/stix+json"))  # fmt: skip
+
+    def list_drafts(self, *, state: str = "open", limit: int = 100) -> list[dict[str, Any]]:
+        params = {"state": state, "limit": limit}
+        return _list_of_objects(self._request("GET", "/api/v1/drafts", params=params))
+
+    def get_draft(self, draft_id: str) -> dict[str, Any]:
+        return _object(self._request("GET", f"/api/v1/drafts/{_segment(draft_id)}"))
+
+    def get_draft_bundle(self, draft_id: str) -> dict[str, Any]:
+        return _object(self._request("GET", f"/api/v1/drafts/{_segment(draft_id)}/bundle"))
+
+    def submit_draft(
+        self,
+        draft_id: str,
+        to: list[str],
+        *,
+        mark_unmarked: str | None = None,
+        confirm_changes: bool = False,
+    ) -> dict[str, Any]:
+        """Submit a draft as a report (the changes must be confirmed if the import made any)."""
+        body = {"to": to, "mark_unmarked": mark_unmarked, "confirm_changes": confirm_changes}
+        path = f"/api/v1/drafts/{_segment(draft_id)}/submit"
+        return _object(self._request("POST", path, json_body=body))
+
+    def discard_draft(self, draft_id: str) -> dict[str, Any]:
+        return _object(self._request("POST", f"/api/v1/drafts/{_segment(draft_id)}/discard"))
+
+    # -- integrations (admin) --
+
+    def add_integration(
+        self,
+        name: str,
+        *,
+        partners: list[str],
+        read: bool,
+        write: bool,
+        clearance: str,
+        collections: list[str] | None = None,
+        label: str = "",
+    ) -> dict[str, Any]:
+        """Create a TAXII credential; the answer carries its secret, this once."""
+        body = {
+            "name": name,
+            "partners": partners,
+            "read": read,
+            "write": write,
+            "clearance": clearance,
+            "collections": collections or [],
+            "label": label,
+        }
+        return _object(self._request("POST", "/api/v1/admin/integrations", json_body=body))
+
+    def list_integrations(self) -> list[dict[str, Any]]:
+        return _list_of_objects(self._request("GET", "/api/v1/admin/integrations"))
+
+    def revoke_integration(self, name: str) -> dict[str, Any]:
+        path = f"/api/v1/admin/integrations/{_segment(name)}/revoke"
+        return _object(self._request("POST", path))
+
     def list_users(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request("GET", "/api/v1/admin/users")
         return result

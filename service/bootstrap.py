@@ -10,6 +10,7 @@ every write transaction.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from crypto.envelope import DEFAULT_MAX_LIFETIME
 from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
 from policies import Policy, load_policy_dir
-from service import audit, migrate
+from service import audit, migrate, reports
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
 from service.audit import ALLOWED, Actor
@@ -34,6 +35,8 @@ from service.keyring import KEY_SERIAL
 from service.models import NodeState, User
 from service.node import Clock, Node
 from service.settings import CONFIG_FILE, KEY_FILE, Settings, load_settings, write_config
+
+log = logging.getLogger("liaison.bootstrap")
 
 
 def open_database(url: str) -> Database:
@@ -132,7 +135,19 @@ def open_node(
                 **extra)  # fmt: skip
     if migrate_database:
         record_policy_versions(node)
+        backfill_taxii(node)
     return node
+
+
+def backfill_taxii(node: Node) -> None:
+    """Once, after migration 0007: index for TAXII what was accepted or released before."""
+    try:
+        with node.db.write() as session:
+            count = reports.collections.backfill(session, node)
+    except IntegrityError:  # another replica did it at the same moment
+        return
+    if count:
+        log.info("indexed %d objects of earlier reports for TAXII", count)
 
 
 POLICY_VERSIONS = "sharing_policy_versions"

@@ -85,8 +85,10 @@ INBOUND_STATUSES = ("accepted", "quarantined", "rejected")
 ROLES = ("officer", "releaser", "auditor", "admin")
 CLEARANCES = ("clear", "green", "amber", "amber+strict", "red")
 AUDIT_OUTCOMES = ("allowed", "denied", "error")
-ACTOR_TYPES = ("user", "partner", "system", "anonymous")
+ACTOR_TYPES = ("user", "partner", "system", "anonymous", "integration")
 LANGUAGES = ("en", "ar")
+TAXII_COLLECTIONS = ("inbox", "sent")
+DRAFT_STATES = ("open", "submitted", "discarded")
 
 
 class User(Base):
@@ -397,3 +399,132 @@ class NodeState(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Integration(Base):
+    """A credential of one of the home network's own platforms (OpenCTI, MISP, any TAXII
+    client) for the TAXII surface (``service.taxii``): its own principal, never a partner.
+
+    Only the SHA-256 of the secret is stored: the secret is 256 random bits, so a slow password
+    hash would add nothing, and a copy of the table authenticates nobody. ``partners`` and
+    ``collections`` are comma-separated (sorted); a revoked credential stays, for the audit
+    trail, and authenticates nobody.
+    """
+
+    __tablename__ = "integrations"
+    __table_args__ = (one_of("clearance", CLEARANCES),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    partners: Mapped[str] = mapped_column(Text)
+    collections: Mapped[str] = mapped_column(Text)
+    can_read: Mapped[bool] = mapped_column(Boolean)
+    can_write: Mapped[bool] = mapped_column(Boolean)
+    clearance: Mapped[str] = mapped_column(String(20))
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class TaxiiCollection(Base):
+    """A readable TAXII collection (a partner's ``inbox`` or ``sent``) and the date_added of the
+    last object added to it. Adding objects locks this row until the transaction commits, so
+    objects become visible in the order of their ``date_added``: a client that polls with
+    ``added_after`` set to the last date it saw never misses one (docs/integration.md)."""
+
+    __tablename__ = "taxii_collections"
+    __table_args__ = (one_of("kind", TAXII_COLLECTIONS),)
+
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_added_us: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TaxiiObject(Base):
+    """One version of one STIX object in a TAXII collection, sealed at rest.
+
+    ``added_us`` (date_added, microseconds since the epoch) is unique and increasing within a
+    collection: it is the paging key (keyset paging over ``ix_taxii_objects_partner_id_kind_
+    added_us``). ``version_us`` is the object's ``modified`` (else ``created``, else its
+    date_added); ``tlp_rank`` the rank of the report it came with (0 CLEAR to 3 AMBER+STRICT:
+    TLP:RED reports are never added), compared with a credential's clearance.
+    """
+
+    __tablename__ = "taxii_objects"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "kind", "object_id", "version_us"),
+        Index("ix_taxii_objects_partner_id_kind_added_us", "partner_id", "kind", "added_us"),
+        Index(
+            "ix_taxii_objects_partner_id_kind_object_type_added_us",
+            "partner_id",
+            "kind",
+            "object_type",
+            "added_us",
+        ),
+        one_of("kind", TAXII_COLLECTIONS),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[str] = mapped_column(String(300))
+    object_type: Mapped[str] = mapped_column(String(250))
+    spec_version: Mapped[str] = mapped_column(String(8))
+    version_us: Mapped[int] = mapped_column(BigInteger)
+    added_us: Mapped[int] = mapped_column(BigInteger)
+    tlp_rank: Mapped[int] = mapped_column(Integer)
+    # Where it came from: an inbound report's id, or a delivery's message id.
+    source: Mapped[str] = mapped_column(String(128))
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TaxiiStatus(Base):
+    """The TAXII status resource of one POST to a ``drafts`` collection (TAXII 2.1 section 4.3):
+    what became of each object. ``detail`` is JSON: successes and failures, ids and messages."""
+
+    __tablename__ = "taxii_statuses"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    requested_at: Mapped[datetime] = mapped_column(Timestamp)
+    total_count: Mapped[int] = mapped_column(Integer)
+    success_count: Mapped[int] = mapped_column(Integer)
+    failure_count: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text)
+    draft_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class Draft(Base):
+    """A bundle that came in from outside an officer's hands (a TAXII ``drafts`` collection, an
+    imported file), normalised and waiting for an officer to review and submit or discard it.
+    Nothing in a draft leaves the node: submitting it is an officer's submission.
+
+    ``body_ct`` is the normalised bundle and ``changes_ct`` the normaliser's changes (JSON; they
+    quote content, so both are sealed at rest like report bodies).
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (one_of("state", DRAFT_STATES),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(140))
+    source_format: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    title_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    # The highest TLP level its objects carry (None: none is marked yet); reading it needs it.
+    tlp: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    object_count: Mapped[int] = mapped_column(Integer)
+    unmarked_count: Mapped[int] = mapped_column(Integer)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    changes_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    report_id: Mapped[str | None] = mapped_column(ForeignKey("reports.id"), nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+
+    partner: Mapped[Partner | None] = relationship(lazy="joined")

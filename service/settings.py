@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     public_url: str = Field(description="origin partners use to reach this node (and sign for)")
     listen_host: str = "127.0.0.1"
     listen_port: int = 8600
+    taxii_listen_host: str = Field(
+        "127.0.0.1",
+        description="address of the TAXII 2.1 listener, for the home network's platforms",
+    )
+    taxii_listen_port: int | None = Field(
+        None, ge=0, le=65535, description="port of the TAXII 2.1 listener (unset: no TAXII)"
+    )
+    taxii_public_url: str | None = Field(
+        None, description="origin TAXII clients use (discovery's API root URLs); default: as asked"
+    )
     database_url: str | None = None
     policy_dir: Path | None = Field(
         None, description="sharing policies, one <partner>.toml each (default: <data dir>/policies)"

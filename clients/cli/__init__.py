@@ -6,12 +6,19 @@
     liaison user add NAME --role officer|releaser|auditor|admin [--clearance TLP]
                      (--data-dir DIR | --url URL)
     liaison user list
+    liaison integration add NAME --partner SY [--read] [--write] --clearance TLP
+                            [--collection inbox|sent|drafts] [--label TEXT]
+    liaison integration list                          liaison integration revoke NAME
     liaison partner add SY --url PARTNER_URL --fingerprint FP (--data-dir DIR | --node-url URL)
     liaison partner list
     liaison serve --data-dir DIR
     liaison login [USERNAME]                          liaison logout
     liaison report submit FILE|- --to SY              liaison report list
     liaison report show ID [--bundle]                 liaison policy check FILE --partner SY
+    liaison report import FILE --to SY [--mark-unmarked TLP] [--yes]
+    liaison draft list [--state open|submitted|discarded]
+    liaison draft show ID [--bundle]                  liaison draft discard ID
+    liaison draft submit ID --to SY [--mark-unmarked TLP] [--yes]
     liaison release list [--state held] [--partner SY]
     liaison release show REPORT --partner SY          (the decision, its steps and the diff)
     liaison release approve|refuse REPORT --partner SY [--note TEXT]
@@ -74,7 +81,9 @@ import httpx
 from clients.cli import (
     audit,
     courier,
+    drafts,
     inbox,
+    integrations,
     node,
     partners,
     policy,
@@ -130,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         "connect.",
     )
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (node, users, partners, policy, courier, session, reports, releases, inbox, audit):
+    groups = (node, users, integrations, partners, policy, courier, session, reports, drafts,
+              releases, inbox, audit)  # fmt: skip
+    for group in groups:
         group.register(top, shared)
     return parser
 

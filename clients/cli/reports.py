@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from clients import output
+from clients.cli import drafts
 from clients.cli.common import (
     TITLE_WIDTH,
     Context,
@@ -64,6 +65,7 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
     )
     show.add_argument("id", metavar="ID")
     flag(show, "--bundle", action="store_true", help="print only the STIX bundle")
+    drafts.register_import(cmds, shared)
 
 
 def report_submit(args: argparse.Namespace, ctx: Context) -> int:

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ def serve(
     import uvicorn
 
     from crypto.fingerprint import fingerprint as fingerprint_of
-    from service.app import create_app
+    from service.app import create_app, create_listeners
     from service.bootstrap import open_node
 
     overrides: dict[str, Any] = {}
@@ -45,21 +46,31 @@ def serve(
         settings = node_settings(data_dir, **overrides)
         node = open_node(settings, passphrase)
     try:
-        app = create_app(node, run_worker=True)
+        sockets = [_bind(settings.listen_host, settings.listen_port)]
+        if settings.taxii_listen_port is None:
+            app: Any = create_app(node, run_worker=True)
+            taxii = ""
+        else:
+            sockets.append(_bind(settings.taxii_listen_host, settings.taxii_listen_port))
+            host, taxii_port = sockets[1].getsockname()[:2]
+            app = create_listeners(node, (host, taxii_port), run_worker=True)
+            taxii = f", TAXII 2.1 on {host}:{taxii_port}"
         print(
             f"node {node.node_id} ({settings.node_name or '-'}) serving {settings.public_url} "
-            f"on {settings.listen_host}:{settings.listen_port}, "
+            f"on {settings.listen_host}:{sockets[0].getsockname()[1]}{taxii}, "
             f"fingerprint {fingerprint_of(node.identity.signing.public)}",
             flush=True,
         )
+        server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
         with _stop_signals_noted() as stopped_by:
             try:
-                uvicorn.run(
-                    app, host=settings.listen_host, port=settings.listen_port, log_level="info"
-                )
-            except SystemExit as exc:  # uvicorn exits when it cannot bind or start
+                server.run(sockets=sockets)
+            except SystemExit as exc:  # uvicorn exits when it cannot start
                 if exc.code not in (0, None):
                     raise LiaisonError("the server stopped with an error (see its log)") from exc
+            finally:
+                for sock in sockets:
+                    sock.close()
         if stopped_by:
             print(f"node {node.node_id} stopped ({signal.Signals(stopped_by[0]).name})", flush=True)
     finally:
@@ -107,3 +118,23 @@ def _stop_signals_noted() -> Iterator[list[int]]:
     finally:
         for restored, handler in previous.items():
             signal.signal(restored, handler)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port``, bound here so that both listeners exist before
+    the server starts (and a port that is taken is a plain error, not a half-started node).
+
+    Raises:
+        LiaisonError: the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError as exc:
+        sock.close()
+        raise LiaisonError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock

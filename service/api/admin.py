@@ -1,4 +1,4 @@
-"""Administrator endpoints: users and partners."""
+"""Administrator endpoints: users, partners and integration credentials (TAXII)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from starlette.concurrency import run_in_threadpool
 
 from service import exchange, identity
 from service.api.deps import Admin, NodeDep, ReadSession, RemoteAddr, WriteSession
-from service.api.schemas import PartnerCreate, PartnerOut, UserCreate, UserOut
+from service.api.schemas import (
+    IntegrationCreate,
+    IntegrationOut,
+    PartnerCreate,
+    PartnerOut,
+    UserCreate,
+    UserOut,
+)
 from service.federation import PartnerClient
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -69,3 +76,38 @@ async def add_partner(
         return PartnerOut.of(partner)
 
     return await run_in_threadpool(work)
+
+
+@router.get("/integrations", response_model=list[IntegrationOut])
+def list_integrations(session: ReadSession, admin: Admin) -> list[IntegrationOut]:
+    """Every integration credential, revoked ones included (never their secrets)."""
+    return [IntegrationOut.of(row) for row in identity.list_integrations(session)]
+
+
+@router.post("/integrations", response_model=IntegrationOut, status_code=201)
+def add_integration(
+    body: IntegrationCreate, node: NodeDep, session: WriteSession, admin: Admin, addr: RemoteAddr
+) -> IntegrationOut:
+    """Create a credential for one of the home network's platforms; the answer holds its
+    secret, shown this once."""
+    row, secret = identity.create_integration(
+        session,
+        node,
+        name=body.name,
+        partners=body.partners,
+        read=body.read,
+        write=body.write,
+        clearance=body.clearance,
+        collections=body.collections,
+        label=body.label,
+        actor=admin.actor(addr),
+    )
+    return IntegrationOut.of(row, secret)
+
+
+@router.post("/integrations/{name}/revoke", response_model=IntegrationOut)
+def revoke_integration(
+    name: str, node: NodeDep, session: WriteSession, admin: Admin, addr: RemoteAddr
+) -> IntegrationOut:
+    """Revoke a credential: its next request is refused."""
+    return IntegrationOut.of(identity.revoke_integration(session, node, name, admin.actor(addr)))

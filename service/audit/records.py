@@ -34,6 +34,8 @@ class ActorType(StrEnum):
     PARTNER = "partner"
     SYSTEM = "system"
     ANONYMOUS = "anonymous"
+    INTEGRATION = "integration"
+    """One of the home network's platforms, through the TAXII surface (service.taxii)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from service.models import Inbound, Partner
 from service.node import Node
 from service.reports import (
     Route,
+    collections,
     judge,
     record_quarantine,
     record_received,
@@ -137,6 +138,7 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
             "another message from this partner"
         ) from exc
     record_received(session, inbound_id, judgement.object_ids)
+    collections.add_inbound(session, node, row, report.bundle)
     return Acceptance(receipt, False, inbound_id, header.seq, row)
 
 

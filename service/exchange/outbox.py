@@ -41,6 +41,7 @@ from service.reports import (
     STIX_MEDIA_TYPE,
     VOID,
     DeliveryState,
+    collections,
     own_body,
     released_body,
     still_released,
@@ -129,11 +130,13 @@ def seal_delivery(session: Session, node: Node, delivery: Delivery, key: Publish
         return False
     report = delivery.report
     assert delivery.seq is not None, "a held release has no sequence number and is never sealed"
+    first = delivery.envelope is None
+    body = released_body(node, delivery, own_body(node, report))
     sealed = seal(
         sender=node.identity,
         recipient_id=delivery.partner.node_id,
         recipient_key=key,
-        body=released_body(node, delivery, own_body(node, report)),
+        body=body,
         content_type=STIX_MEDIA_TYPE,
         message_id=delivery.message_id,
         seq=delivery.seq,
@@ -142,6 +145,8 @@ def seal_delivery(session: Session, node: Node, delivery: Delivery, key: Publish
     )
     delivery.envelope = sealed.data
     delivery.envelope_sha256 = sealed.digest
+    if first:  # the released copy is fixed now: it is what the partner's "sent" collection holds
+        collections.add_release(session, node, delivery, body)
     return True
 
 

@@ -4,8 +4,19 @@ partner nodes, pinned by fingerprint.
     users      accounts, logging in, the principal a request acts as
     partners   pinning a partner, and the later key documents it publishes
     sessions   web console sessions, held on the server
+    integrations  credentials of the home network's platforms for the TAXII surface
 """
 
+from service.identity.integrations import (
+    COLLECTIONS as INTEGRATION_COLLECTIONS,
+)
+from service.identity.integrations import (
+    IntegrationPrincipal,
+    authenticate_integration,
+    create_integration,
+    list_integrations,
+    revoke_integration,
+)
 from service.identity.partners import add_partner, get_partner, list_partners, update_key_document
 from service.identity.sessions import (
     ConsoleUser,
@@ -31,16 +42,21 @@ from service.identity.users import (
 
 __all__ = [
     "DEFAULT_CLEARANCE",
+    "INTEGRATION_COLLECTIONS",
     "ConsoleUser",
     "FailedLogin",
+    "IntegrationPrincipal",
     "OpenedSession",
     "Principal",
     "add_partner",
     "attempt_login",
+    "authenticate_integration",
+    "create_integration",
     "create_user",
     "end_session",
     "end_user_sessions",
     "get_partner",
+    "list_integrations",
     "list_partners",
     "list_users",
     "load_principal",
@@ -48,6 +64,7 @@ __all__ = [
     "open_session",
     "parse_clearance",
     "resume_session",
+    "revoke_integration",
     "set_language",
     "touch_session",
     "update_key_document",

@@ -13,11 +13,12 @@
     access       who on this node reads which report (clearance, REL TO, role)
     compose      an officer's typed entries (persons, places, indicators...) as a STIX bundle
     readable     a bundle made readable for a person (no markup; the console labels it)
+    collections  what each partner's TAXII collections hold (inbox, sent), object by object
 
 The exchange with partners (sealing, sending, receiving) is ``service.exchange``'s.
 """
 
-from service.reports import stix
+from service.reports import collections, stix
 from service.reports.access import ReportMarking, may_list
 from service.reports.compose import (
     RELATIONSHIP_TYPES,
@@ -101,6 +102,7 @@ __all__ = [
     "Route",
     "Shown",
     "approve",
+    "collections",
     "compose",
     "delivery_view",
     "describe",

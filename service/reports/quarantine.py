@@ -31,8 +31,9 @@ from service.errors import Conflict, NotFound, ServiceError
 from service.identity import Principal
 from service.models import Inbound
 from service.node import Node
-from service.reports import provenance, stix
+from service.reports import collections, provenance, stix
 from service.reports.access import ReportMarking, check_read, rel_to_column
+from service.reports.content import received_bundle
 from service.reports.states import InboundStatus
 
 ACCEPTED, QUARANTINED, REJECTED = (
@@ -148,6 +149,8 @@ def review(
     row.reviewed_by = user.username
     row.reviewed_at = node.utcnow()
     row.review_note = (note or "")[:2000] or None
+    if accept:  # into the inbox, and so into the partner's TAXII inbox collection
+        collections.add_inbound(session, node, row, received_bundle(node, row))
     record(session, actor=actor, action=action, outcome=ALLOWED, at=node.utcnow(),
            object_type="inbound", object_id=row.id, reason=note or None,
            policy_version=row.policy_version)  # fmt: skip

@@ -28,7 +28,8 @@ from pydantic import BaseModel
 from tests.conftest import ROOT
 
 SERVICE = ROOT / "service"
-DOMAINS = ("audit", "identity", "federation", "reports", "exchange", "api", "console")
+DOMAINS = ("audit", "identity", "federation", "reports", "exchange", "api", "console", "taxii",
+           "imports", "drafts")  # fmt: skip
 
 
 def _modules(package: Path) -> Iterator[tuple[str, Path]]:

@@ -21,8 +21,12 @@ pytestmark = pytest.mark.anyio
 
 
 def _migration():
-    path = ROOT / "migrations" / "versions" / "0005_state_check_constraints.py"
-    spec = importlib.util.spec_from_file_location("revision_0005", path)
+    return _revision("0005")
+
+
+def _revision(number: str):
+    path = next((ROOT / "migrations" / "versions").glob(f"{number}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"revision_{number}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -58,8 +62,10 @@ def test_the_migration_writes_out_the_same_values():
                                     "acknowledged_via": models.ROUTES}  # fmt: skip
     assert checks["inbound"] == {"status": models.INBOUND_STATUSES}
     assert checks["users"] == {"role": models.ROLES, "clearance": models.CLEARANCES}
+    before_0007 = _revision("0007").ACTOR_TYPES_BEFORE
     assert checks["audit_events"] == {"outcome": models.AUDIT_OUTCOMES,
-                                      "actor_type": models.ACTOR_TYPES}  # fmt: skip
+                                      "actor_type": before_0007}  # fmt: skip
+    assert _revision("0007").ACTOR_TYPES == models.ACTOR_TYPES  # 0007 added "integration"
     named = {
         constraint.name
         for table in models.Base.metadata.tables.values()
@@ -67,7 +73,14 @@ def test_the_migration_writes_out_the_same_values():
         if constraint.name and constraint.name.startswith("ck_")
     }
     expected = {f"ck_{t}_{c}" for t, columns in checks.items() for c in columns}
-    assert named == expected | {"ck_users_language"}  # added by revision 0006
+    later = {
+        "ck_users_language",
+        "ck_integrations_clearance",
+        "ck_taxii_collections_kind",
+        "ck_taxii_objects_kind",
+        "ck_drafts_state",
+    }  # added by revisions 0006 and 0007
+    assert named == expected | later
 
 
 def test_the_console_languages_are_the_ones_the_database_allows():

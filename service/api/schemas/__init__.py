@@ -11,13 +11,21 @@ from service.api.schemas.audit import (
     ReconciliationOut,
     VerificationOut,
 )
+from service.api.schemas.drafts import DraftDetail, DraftOut, DraftSubmit
 from service.api.schemas.exchange import (
     EnvelopesImportOut,
     ExportRequest,
     ReceiptsImportOut,
     RefusalOut,
 )
-from service.api.schemas.identity import PartnerCreate, PartnerOut, UserCreate, UserOut
+from service.api.schemas.identity import (
+    IntegrationCreate,
+    IntegrationOut,
+    PartnerCreate,
+    PartnerOut,
+    UserCreate,
+    UserOut,
+)
 from service.api.schemas.node import Health, NodeInfo
 from service.api.schemas.reports import (
     DeliveryOut,
@@ -39,11 +47,16 @@ __all__ = [
     "CheckpointOut",
     "ConsistencyOut",
     "DeliveryOut",
+    "DraftDetail",
+    "DraftOut",
+    "DraftSubmit",
     "EnvelopesImportOut",
     "ExportOut",
     "ExportRequest",
     "Health",
     "InboundSummary",
+    "IntegrationCreate",
+    "IntegrationOut",
     "LoginRequest",
     "NodeInfo",
     "PartnerCreate",

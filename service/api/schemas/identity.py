@@ -1,4 +1,4 @@
-"""Bodies of the administrator API: users and partners."""
+"""Bodies of the administrator API: users, partners and integration credentials."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from policies import ROLE_MAY_READ_CONTENT
-from service.models import Partner, User
+from service.models import Integration, Partner, User
 
 
 class UserCreate(BaseModel):
@@ -59,4 +59,48 @@ class PartnerOut(BaseModel):
             fingerprint=p.fingerprint,
             key_serial=p.key_serial,
             added_at=p.added_at,
+        )
+
+
+class IntegrationCreate(BaseModel):
+    name: str = Field(max_length=64)
+    partners: list[str] = Field(max_length=50, description="node ids whose API roots it uses")
+    read: bool = False
+    write: bool = False
+    clearance: str = Field(max_length=20, description="a TLP level, at most amber+strict")
+    collections: list[str] = Field(
+        default_factory=list, max_length=3, description="inbox, sent, drafts (default: by rights)"
+    )
+    label: str = Field("", max_length=200)
+
+
+class IntegrationOut(BaseModel):
+    name: str
+    label: str
+    partners: list[str]
+    collections: list[str]
+    read: bool
+    write: bool
+    clearance: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    secret: str | None = Field(
+        None, description="only in the answer that creates it: shown once, never stored"
+    )
+
+    @classmethod
+    def of(cls, row: Integration, secret: str | None = None) -> IntegrationOut:
+        return cls(
+            name=row.name,
+            label=row.label,
+            partners=[p for p in row.partners.split(",") if p],
+            collections=[c for c in row.collections.split(",") if c],
+            read=row.can_read,
+            write=row.can_write,
+            clearance=row.clearance,
+            created_at=row.created_at,
+            created_by=row.created_by,
+            revoked_at=row.revoked_at,
+            secret=secret,
         )
