@@ -14,7 +14,7 @@ the officer's explicit choice.
 """
 
 from service.imports.changes import CHANGE_KINDS, Change
-from service.imports.normalise import (
+from service.imports.normaliser import (
     OFFICER_LEVELS,
     Normalised,
     Source,

@@ -93,14 +93,14 @@ def remap(
     oid, new, places = obj["id"], dict(obj), dict[str, list[str]]()
     refs = obj.get("object_marking_refs")
     if isinstance(refs, list) and any(_replaced(ref, table) for ref in refs):
+        produced = {r.level.marking_id for ref in refs if (r := _replaced(ref, table))}
         mapped: list[Any] = []
         for ref in refs:
             if (replacement := _replaced(ref, table)) is not None:
                 places.setdefault(ref, []).append("object_marking_refs")
                 ref = replacement.level.marking_id
-                if ref in mapped:
-                    continue
-            mapped.append(ref)
+            if not (isinstance(ref, str) and ref in produced and ref in mapped):
+                mapped.append(ref)  # once, where a TLP 1.0 and a 2.0 id of one level both were
         new["object_marking_refs"] = mapped
     granular = obj.get("granular_markings")
     if isinstance(granular, list):

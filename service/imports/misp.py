@@ -18,7 +18,8 @@ From MISP/misp-stix (``misp_stix_converter/misp2stix/misp_to_stix2.py``, ``misp_
   definitions); every other tag, and before that version ``tlp:clear`` and ``tlp:amber+strict``
   too, is appended to ``labels``. No tag is ever a ``statement`` marking. The event's tags mark
   the report or grouping; an object's markings are its attributes' tags; the organisation's
-  identity and the observables (SCOs) carry none.
+  identity, the observables (SCOs) and the relationships misp-stix adds (``based-on``) carry
+  none, so a MISP export is seldom marked throughout: the officer chooses (``mark_unmarked``).
 
 So a MISP bundle's TLP is either a marking (which ``service.imports.markings`` maps like any other
 TLP 1.0 or 2.0 id) or a label: :func:`tag_level` reads the labels. Only the taxonomy's spelling
@@ -49,7 +50,7 @@ TLP_TAGS: Mapping[str, TLP] = {
 def is_misp(obj: Mapping[str, Any]) -> bool:
     """Whether ``obj`` carries a mark misp-stix leaves: an ``x_misp_`` property, an ``x-misp-``
     custom type, or a ``misp:`` label."""
-    if any(key.startswith("x_misp_") for key in obj):
+    if any(isinstance(key, str) and key.startswith("x_misp_") for key in obj):
         return True
     kind, labels = obj.get("type"), obj.get("labels")
     if isinstance(kind, str) and kind.startswith("x-misp-"):

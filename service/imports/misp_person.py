@@ -59,7 +59,7 @@ def is_person(obj: Mapping[str, Any]) -> bool:
     return (
         obj.get("type") == "identity"
         and obj.get("identity_class") == "individual"
-        and any(key.startswith("x_misp_") for key in obj)
+        and any(isinstance(key, str) and key.startswith("x_misp_") for key in obj)
     )
 
 

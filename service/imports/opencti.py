@@ -38,6 +38,7 @@ __all__ = [
     "EXTENSION_ID",
     "SCO_EXTENSION_ID",
     "TLP_IDS",
+    "has_opencti_properties",
     "is_opencti",
     "tlp_level",
 ]
@@ -62,15 +63,23 @@ _OWN_EXTENSIONS = (EXTENSION_ID, SCO_EXTENSION_ID)
 
 
 def is_opencti(obj: Mapping[str, Any]) -> bool:
-    """Whether ``obj`` carries a mark only OpenCTI leaves: an ``x_opencti_`` property, one of its
-    extensions, or its TLP:AMBER+STRICT id (as the object's id or a marking reference)."""
-    if any(key.startswith("x_opencti_") for key in obj):
+    """Whether ``obj`` carries a mark only OpenCTI leaves: :func:`has_opencti_properties`, or its
+    TLP:AMBER+STRICT id (as the object's id or a marking reference)."""
+    refs = obj.get("object_marking_refs")
+    return (
+        has_opencti_properties(obj)
+        or obj.get("id") == AMBER_STRICT_ID
+        or (isinstance(refs, list) and AMBER_STRICT_ID in refs)
+    )
+
+
+def has_opencti_properties(obj: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` has an ``x_opencti_`` property or one of OpenCTI's extensions: marks that
+    normalising keeps on every object but the marking definitions it drops."""
+    if any(isinstance(key, str) and key.startswith("x_opencti_") for key in obj):
         return True
     extensions = obj.get("extensions")
-    if isinstance(extensions, dict) and any(ext in extensions for ext in _OWN_EXTENSIONS):
-        return True
-    refs = obj.get("object_marking_refs")
-    return obj.get("id") == AMBER_STRICT_ID or (isinstance(refs, list) and AMBER_STRICT_ID in refs)
+    return isinstance(extensions, dict) and any(ext in extensions for ext in _OWN_EXTENSIONS)
 
 
 def tlp_level(obj: Mapping[str, Any]) -> TLP | None:

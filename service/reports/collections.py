@@ -63,12 +63,13 @@ def timestamp_us(value: object) -> int | None:
     return int(moment.timestamp()) * 1_000_000 + int(fraction)
 
 
-def format_us(us: int) -> str:
+def format_us(us: int, *, exact: bool = False) -> str:
     """Microseconds since the epoch as a STIX/TAXII timestamp: milliseconds when that loses
-    nothing, else microseconds."""
+    nothing (an object's version, as its producer wrote it), else microseconds; ``exact``
+    always gives microseconds, so that dates of one collection also sort as strings."""
     moment = datetime.fromtimestamp(us // 1_000_000, UTC)
     rest = us % 1_000_000
-    fraction = f"{rest // 1000:03d}" if rest % 1000 == 0 else f"{rest:06d}"
+    fraction = f"{rest // 1000:03d}" if rest % 1000 == 0 and not exact else f"{rest:06d}"
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction}Z"
 
 

@@ -131,8 +131,11 @@ def _open(node: Node, row: TaxiiObject) -> bytes:
 def _date_headers(rows: Sequence[TaxiiObject]) -> dict[str, str]:
     if not rows:
         return {}
-    return {"X-TAXII-Date-Added-First": catalog.format_us(rows[0].added_us),
-            "X-TAXII-Date-Added-Last": catalog.format_us(rows[-1].added_us)}  # fmt: skip
+    first, last = rows[0].added_us, rows[-1].added_us
+    return {
+        "X-TAXII-Date-Added-First": catalog.format_us(first, exact=True),
+        "X-TAXII-Date-Added-Last": catalog.format_us(last, exact=True),
+    }
 
 
 def _paging(rows: Sequence[TaxiiObject], more: bool) -> bytes:
@@ -176,7 +179,7 @@ def manifest(
     filters = query.parse(params, allow=OBJECT_MATCH)
     rows, more = query.page(session, partner_id=found.root.partner_id, kind=found.kind,
                             ceiling=caller.clearance.rank, filters=filters)  # fmt: skip
-    entries = [{"id": row.object_id, "date_added": catalog.format_us(row.added_us),
+    entries = [{"id": row.object_id, "date_added": catalog.format_us(row.added_us, exact=True),
                 "version": catalog.format_us(row.version_us),
                 "media_type": STIX_MEDIA_TYPE} for row in rows]  # fmt: skip
     body = _paging(rows, more) + (b',"objects":' + _json(entries) if entries else b"") + b"}"

@@ -13,15 +13,18 @@ for the validator to accept or refuse. In this order:
    (``service.imports.misp``), else ``"stix"``
 4. TLP 1.0 and OpenCTI TLP markings are replaced by TLP 2.0 ids, and for MISP, ``tlp:`` tags
    exported as labels become markings (``service.imports.markings``)
-5. for MISP, person fields move to the ``x_liaison_`` properties (``service.imports.misp_person``)
+5. MISP person fields move to the ``x_liaison_`` properties (``service.imports.misp_person``),
+   whatever relayed them: left as ``x_misp_`` properties, no sharing policy would redact them
 6. replaced marking definitions that nothing references any more are dropped
 7. objects that still carry no TLP marking are listed in ``unmarked``, and marked only when the
    officer chose a level (``mark_unmarked``); never silently
 
 The result is RFC 8785 JSON of a new bundle: the input is never changed, and changes are listed
 in that order (the envelope, then object by object, then the dropped definitions, then the
-officer's markings). Pure: no database, no network, no clock; the fresh bundle id comes from
-``new_uuid``.
+officer's markings). Normalising the result again leaves it as it is (only the fields that could
+not be read are reported again), so a stored draft can be normalised again to be marked.
+
+Pure: no database, no network, no clock; the fresh bundle id comes from ``new_uuid``.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ def normalise(
 
     ``mark_unmarked`` is the officer's explicit choice of a level (one of :data:`OFFICER_LEVELS`)
     for the objects without a TLP marking; without it they stay unmarked, and the validator will
-    refuse them with ``TlpMissing``.
+    refuse them with ``TlpMissing``. The output can be a little larger than the input (a declared
+    extension, a marking): the validator checks its size again.
 
     Raises:
         ValueError: ``mark_unmarked`` is not one of :data:`OFFICER_LEVELS`.
@@ -113,13 +117,13 @@ def normalise_parsed(
     officer = _officer_level(mark_unmarked)
     bundle, changes = _bundle(unverified, max_objects, new_uuid)
     objects: list[dict[str, Any]] = bundle["objects"]
-    source = _source(objects)
+    source, misp_tags = _source(objects)
     table = markings.replacements(objects)
-    tags = misp.tag_level if source == "misp" else None
+    tags = misp.tag_level if misp_tags else None
     rewritten: list[dict[str, Any]] = []
     for obj in objects:
         new, found = markings.remap(obj, table, tag_level=tags)
-        if source == "misp" and misp_person.is_person(new):
+        if misp_person.is_person(new):  # x_misp_ fields are MISP's whoever relays them
             new, moved = misp_person.move_fields(new)
             found.extend(moved)
         rewritten.append(new)
@@ -201,10 +205,20 @@ def _objects(value: object, where: str, max_objects: int) -> list[dict[str, Any]
     return list(value)
 
 
-def _source(objects: list[dict[str, Any]]) -> Source:
-    # OpenCTI first: its exports may carry what it imported from MISP, never the reverse.
-    if any(opencti.is_opencti(obj) for obj in objects):
-        return "opencti"
-    if any(misp.is_misp(obj) for obj in objects):
-        return "misp"
-    return "stix"
+def _source(objects: list[dict[str, Any]]) -> tuple[Source, bool]:
+    """What the export is, and whether its labels are MISP tags.
+
+    OpenCTI comes first: its exports may carry what it imported from MISP, never the reverse.
+    Labels are read as MISP tags in a MISP export only, and the answer is decided on marks that
+    normalising keeps (OpenCTI's properties outside the marking definitions it may drop), so that
+    normalising a normalised bundle again changes nothing: a second pass must not find work the
+    first one did not (service.drafts re-normalises a stored draft to mark it)."""
+    content = any(
+        opencti.has_opencti_properties(obj)
+        for obj in objects
+        if obj.get("type") != "marking-definition"
+    )
+    from_misp = any(misp.is_misp(obj) for obj in objects)
+    if content or any(opencti.is_opencti(obj) for obj in objects):
+        return "opencti", from_misp and not content
+    return ("misp" if from_misp else "stix"), from_misp
