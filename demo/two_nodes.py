@@ -39,8 +39,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from taxii2client.v21 import Server, as_pages
 
 REPORTS = Path(__file__).resolve().parent / "reports"
+# An OpenCTI export (TLP 1.0 markings, an unmarked author) that IQ's platform posts over TAXII.
+DRAFT = REPORTS / "iq-opencti-courier-net.json"
+PAGE = 2  # objects per TAXII request in the demo, so that paging shows
 POLICIES = Path(__file__).resolve().parents[1] / "policies" / "examples"
 # What IQ's policy towards SY removes from the AMBER+STRICT report (checked on SY's copy).
 REDACTED = ("HAWK-3", "x_source_", "x_liaison_internal", "note--", "fictional handler")
@@ -74,6 +78,7 @@ class LiveNode:
     city: str
     root: Path
     port: int = field(default_factory=free_port)
+    taxii_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -83,6 +88,11 @@ class LiveNode:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def taxii_url(self) -> str:
+        """TAXII 2.1 discovery, on the node's second listener (for the home platforms)."""
+        return f"http://127.0.0.1:{self.taxii_port}/taxii2/"
 
     @property
     def console_url(self) -> str:
@@ -99,6 +109,7 @@ class LiveNode:
             LIAISON_TOKEN_FILE=str(self.root / f"token-{self.node_id}-{user or 'none'}"),
             # Witness the partner's log every 3 s rather than every minute, for a short demo.
             LIAISON_WITNESS_INTERVAL_SECONDS="3",
+            LIAISON_TAXII_LISTEN_PORT=str(self.taxii_port),
         )
         return env
 
@@ -322,6 +333,47 @@ def run(root: Path, say: object = print, *, hold: Hold | None = None) -> dict[st
             f"fields, no internal note")  # fmt: skip
         out("")
 
+        out("== IQ's analysts connect their own platform over TAXII 2.1 ==")
+        iq.cli("login", "node-admin", user="admin")
+        made = iq.cli_json("integration", "add", "opencti", "--partner", "SY", "--read",
+                           "--write", "--clearance", "amber", "--label", "OpenCTI, CT desk",
+                           user="admin")  # fmt: skip
+        assert isinstance(made, dict)
+        secret = str(made["secret"])
+        out("[IQ] the administrator creates a TAXII credential for the desk's OpenCTI "
+            "(read+write, SY, up to TLP:AMBER); its secret is shown once")  # fmt: skip
+        pages = taxii_pages(iq.taxii_url, "opencti", secret)
+        out(f"[IQ] taxii2-client (unmodified) at {iq.taxii_url}: API root {pages['root']}, "
+            f"collections {', '.join(pages['collections'])}; the inbox pages through "
+            f"{pages['objects']} objects from SY in {pages['pages']} pages of {PAGE}; "
+            f"sent holds {pages['sent']} objects as released to SY")  # fmt: skip
+        envelope = {"objects": json.loads(DRAFT.read_text())["objects"]}  # TAXII 2.1 sec. 3.7
+        status = taxii_post_draft(iq.taxii_url, "opencti", secret, json.dumps(envelope))
+        out(f"[IQ] OpenCTI posts its export (TLP 1.0 markings, an unmarked author) to the "
+            f"drafts collection: status {status['status']}, {status['success_count']} of "
+            f"{status['total_count']} objects kept as a draft; nothing leaves without an "
+            f"officer")  # fmt: skip
+        drafts = iq.cli_json("draft", "list", user="officer")
+        assert isinstance(drafts, list) and len(drafts) == 1, drafts
+        draft = iq.cli_json("draft", "show", drafts[0]["id"], user="officer")
+        assert isinstance(draft, dict)
+        kinds = sorted({str(change["kind"]) for change in draft["changes"]})
+        out(f"[IQ] the duty officer reviews draft {str(draft['id'])[:8]}: "
+            f"{len(draft['changes'])} changes by the import ({', '.join(kinds)}), "
+            f"{len(draft['unmarked'])} object with no marking")  # fmt: skip
+        from_draft = iq.cli_json("draft", "submit", str(draft["id"]), "--to", "SY",
+                                 "--mark-unmarked", "green", "--yes", user="officer")  # fmt: skip
+        assert isinstance(from_draft, dict)
+        wait_acknowledged(iq, str(from_draft["id"]), "officer")
+        inbox = sy.cli_json("inbox", user="officer")
+        assert isinstance(inbox, list)
+        if not any(i["bundle_id"] == from_draft["bundle_id"] for i in inbox):
+            raise DemoFailed("SY did not receive the report submitted from the TAXII draft")
+        read += 1
+        out(f"[IQ] submitted as {from_draft['tlp']} with the author marked TLP:GREEN by the "
+            f"officer's choice; delivered, acknowledged, and in SY's inbox")  # fmt: skip
+        out("")
+
         out("== The auditors review the access logs ==")
         events = {}
         for node in nodes:
@@ -346,14 +398,15 @@ def run(root: Path, say: object = print, *, hold: Hold | None = None) -> dict[st
         out("")
         summary: dict[str, Any] = {
             "nodes": 2,
-            "reports_submitted": len(submitted) + 1,
+            "reports_submitted": len(submitted) + 2,
             "reports_refused_by_policy": 1,
             "releases_held_then_approved": 1,
-            "reports_acknowledged": len(submitted) + 1,
+            "reports_acknowledged": len(submitted) + 2,
             "reports_read_by_partner": read,
             "audit_records": events,
             "checkpoints_cosigned": cosigned,
             "consoles": [(node.node_id, node.city, node.console_url) for node in nodes],
+            "taxii": (iq.taxii_url, "opencti", secret),
             "seconds": round(time.monotonic() - started, 1),
         }
         if hold is not None:
@@ -364,6 +417,33 @@ def run(root: Path, say: object = print, *, hold: Hold | None = None) -> dict[st
         raise DemoFailed(f"the servers did not shut down cleanly: exit codes {codes}")
     summary["server_exit_codes"] = codes
     return summary
+
+
+def taxii_pages(discovery: str, user: str, secret: str) -> dict[str, Any]:
+    """What a platform sees through taxii2-client: the API root, its collections, and the inbox
+    paged five objects at a time (``as_pages``), as OpenCTI's and MISP's TAXII clients do."""
+    server = Server(discovery, user=user, password=secret)
+    root = server.api_roots[0]
+    by_alias = {c.alias: c for c in root.collections}
+    pages = list(as_pages(by_alias["inbox"].get_objects, per_request=PAGE))
+    objects = sum(len(page.get("objects", [])) for page in pages)
+    if objects == 0:
+        raise DemoFailed("the TAXII inbox collection is empty")
+    sent = len(by_alias["sent"].get_objects(limit=1000).get("objects", []))
+    return {"root": root.url, "collections": sorted(by_alias), "objects": objects,
+            "pages": len(pages), "sent": sent}  # fmt: skip
+
+
+def taxii_post_draft(discovery: str, user: str, secret: str, envelope: str) -> dict[str, Any]:
+    """What a platform's TAXII push does: POST an envelope of objects to the ``drafts``
+    collection and wait for the status resource to complete."""
+    server = Server(discovery, user=user, password=secret)
+    [drafts] = [c for c in server.api_roots[0].collections if c.alias == "drafts"]
+    status = drafts.add_objects(envelope, wait_for_completion=True, poll_interval=0.2, timeout=30)
+    if status.status != "complete" or status.failure_count:
+        raise DemoFailed(f"the TAXII POST to drafts did not complete: {status}")
+    return {"status": status.status, "success_count": status.success_count,
+            "total_count": status.total_count}  # fmt: skip
 
 
 def summary_line(summary: dict[str, Any]) -> str:
@@ -382,6 +462,9 @@ def console_note(summary: dict[str, Any], *, running: bool) -> str:
     """Where to open each node's web console, and the accounts to log in with."""
     lines = ["== The web consoles ==" if running else "== The web consoles (now stopped) =="]
     lines += [f"[{node_id}] {city}: {url}" for node_id, city, url in summary["consoles"]]
+    url, user, secret = summary["taxii"]
+    lines.append(f"[IQ] TAXII 2.1 for the home platforms: {url} (user {user}, password "
+                 f"{secret}; docs/integration.md)")  # fmt: skip
     accounts = ", ".join(f"{user} ({role})" for user, role in ACCOUNTS)
     lines.append(f"Accounts on both nodes: {accounts}; the password of each is the demo's: "
                  f"{PASSWORD!r}")  # fmt: skip

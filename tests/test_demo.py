@@ -23,8 +23,8 @@ def test_two_real_nodes_exchange_reports_end_to_end():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     summary = done.stdout.strip().splitlines()[-1]
-    assert "3 reports submitted, 3 delivered and acknowledged with signed receipts" in summary
-    assert "3 read by the partner officers, 1 refused by policy, 1 held and approved" in summary
+    assert "4 reports submitted, 4 delivered and acknowledged with signed receipts" in summary
+    assert "4 read by the partner officers, 1 refused by policy, 1 held and approved" in summary
 
 
 @pytest.mark.slow

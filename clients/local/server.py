@@ -128,9 +128,13 @@ def _bind(host: str, port: int) -> socket.socket:
         LiaisonError: the address cannot be bound.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP by name: asyncio sets TCP_NODELAY only on accepted sockets whose protocol says
+    # TCP, and without it a keep-alive client waits ~40 ms per answer (Nagle's algorithm against
+    # its delayed ACK). tests/clients/test_serve_sockets.py measures it.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(2048)
         sock.set_inheritable(True)

@@ -192,7 +192,8 @@ def _get(
     *, lock: bool = False,
 ) -> Draft:  # fmt: skip
     query = select(Draft).where(Draft.id == draft_id)
-    row = session.scalar(query.with_for_update() if lock else query)
+    # OF drafts: the partner is joined in (nullable, an outer join), which PostgreSQL cannot lock.
+    row = session.scalar(query.with_for_update(of=Draft) if lock else query)
     if row is None:
         raise NotFound(f"no draft {draft_id!r}")
     if not _readable(user, row):

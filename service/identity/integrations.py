@@ -173,10 +173,9 @@ def create_integration(
         created_at=node.utcnow(),
         created_by=actor.name[:64],
     )
-    session.add(row)
     try:
-        with session.begin_nested():
-            session.flush()
+        with session.begin_nested():  # added inside it, so that a taken name rolls back alone
+            session.add(row)
     except IntegrityError as exc:
         raise Conflict(f"integration {name!r} already exists") from exc
     rights = "+".join(r for r, on in (("read", read), ("write", write)) if on)
