@@ -43,7 +43,7 @@ from taxii2client.v21 import Server, as_pages
 
 REPORTS = Path(__file__).resolve().parent / "reports"
 # An OpenCTI export (TLP 1.0 markings, an unmarked author) that IQ's platform posts over TAXII.
-DRAFT = REPORTS / "iq-opencti-courier-net.json"
+DRAFT = REPORTS.parent / "imports" / "iq-opencti-courier-net.json"
 PAGE = 2  # objects per TAXII request in the demo, so that paging shows
 POLICIES = Path(__file__).resolve().parents[1] / "policies" / "examples"
 # What IQ's policy towards SY removes from the AMBER+STRICT report (checked on SY's copy).

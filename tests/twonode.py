@@ -35,6 +35,9 @@ FAST_PASSWORDS = PasswordPolicy(memory_kib=8 * 1024, iterations=1, lanes=1)
 PASSPHRASE = "demo passphrase for tests"
 PASSWORD = "correct horse battery staple"
 REPORTS = Path(__file__).resolve().parents[1] / "demo" / "reports"
+# Exports as other platforms write them: not valid reports until the import normaliser and an
+# officer have done their part (an unmarked object, TLP 1.0 markings).
+IMPORTS = REPORTS.parent / "imports"
 
 
 class Clock:

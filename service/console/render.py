@@ -37,6 +37,7 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
         ("nav.reports", "/console/reports"),
         ("nav.new_report", "/console/reports/new"),
         ("nav.upload", "/console/reports/upload"),
+        ("nav.drafts", "/console/drafts"),
         ("nav.inbox", "/console/inbox"),
         ("nav.quarantine", "/console/inbox?status=quarantined"),
     ),
@@ -63,10 +64,13 @@ def untrusted(value: object) -> Markup:
     return Markup('<bdi dir="auto">{}</bdi>').format(escape(visible_controls(text)))
 
 
-def when(value: datetime | None) -> Markup:
-    """A time, isolated left to right (on an Arabic page its parts would otherwise reorder)."""
+def when(value: datetime | str | None) -> Markup:
+    """A time (or its ISO 8601 text, as the service's views carry it), isolated left to right
+    (on an Arabic page its parts would otherwise reorder)."""
     if value is None:
         return Markup("—")
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -17,6 +17,7 @@ from service.drafts.store import (
     discard_draft,
     list_drafts,
     open_draft,
+    prepared_bundle,
     submit_draft,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "discard_draft",
     "list_drafts",
     "open_draft",
+    "prepared_bundle",
     "submit_draft",
 ]

@@ -228,6 +228,45 @@ def open_draft(
     return OpenedDraft(DraftView.of(node, row), bundle, notes["changes"], notes["unmarked"])
 
 
+def _marked(node: Node, row: Draft, mark_unmarked: str | None) -> tuple[bytes, list[Change]]:
+    """The draft's bundle with its unmarked objects marked ``mark_unmarked`` (if given), and
+    the changes that marking made."""
+    body = node.data_key.open(row.body_ct, _body_context(row.id))
+    if mark_unmarked is None or not row.unmarked_count:
+        return body, []
+    result = _normalised(node, body, mark_unmarked.lower())
+    return result.data, [c for c in result.changes if c.kind == "marked_by_officer"]
+
+
+def _check_level(mark_unmarked: str | None) -> None:
+    if mark_unmarked is not None and mark_unmarked.lower() not in {t.value for t in TLP}:
+        raise BadRequest(f"mark_unmarked must be a TLP level, not {mark_unmarked!r}")
+
+
+def prepared_bundle(
+    session: Session,
+    node: Node,
+    user: Principal,
+    draft_id: str,
+    *,
+    mark_unmarked: str | None = None,
+    addr: str | None = None,
+) -> bytes:
+    """What :func:`submit_draft` would submit (unmarked objects marked ``mark_unmarked``), for
+    a preview of each partner's copy; recorded as ``draft.read``.
+
+    Raises:
+        NotFound, Forbidden: see :func:`open_draft`.
+        BadRequest: ``mark_unmarked`` is not a TLP level.
+    """
+    _check_level(mark_unmarked)
+    row = _get(session, node, user, draft_id, "draft.read", addr)
+    body, _ = _marked(node, row, mark_unmarked)
+    record(session, actor=user.actor(addr), action="draft.read", outcome=ALLOWED,
+           at=node.utcnow(), object_type="draft", object_id=row.id)  # fmt: skip
+    return body
+
+
 def submit_draft(
     session: Session,
     node: Node,
@@ -264,20 +303,14 @@ def submit_draft(
                 object_id=row.id,
             )
         )
-    if mark_unmarked is not None and mark_unmarked.lower() not in {t.value for t in TLP}:
-        raise BadRequest(f"mark_unmarked must be a TLP level, not {mark_unmarked!r}")
+    _check_level(mark_unmarked)
     notes = json.loads(node.data_key.open(row.changes_ct, _changes_context(row.id)))
     if notes["changes"] and not confirmed:
         count = len(notes["changes"])
         raise Conflict(f"the import changed {count} things in this draft: review and confirm "
                        "them before submitting", code="changes_unconfirmed",
                        errors=[c["detail"] for c in notes["changes"]])  # fmt: skip
-    body = node.data_key.open(row.body_ct, _body_context(row.id))
-    marked: list[Change] = []
-    if mark_unmarked is not None and row.unmarked_count:
-        result = _normalised(node, body, mark_unmarked.lower())
-        body = result.data
-        marked = [c for c in result.changes if c.kind == "marked_by_officer"]
+    body, marked = _marked(node, row, mark_unmarked)
     report, validated = submit_bundle(session, node, user, body, to, addr)
     row.state = SUBMITTED
     row.report_id = report.id

@@ -379,3 +379,39 @@ def test_switching_language_on_the_preview_stays_on_a_page(live, open_console):
     finally:
         c.goto("/console/reports")
         c.switch("en")
+
+
+def test_officer_uploads_an_opencti_export_reviews_the_draft_and_submits_it(live, open_console):
+    """The upload becomes a draft: the officer reads what the import changed, names a marking
+    for the unmarked author, confirms, previews SY's copy and submits; SY's officer reads it."""
+    export = ROOT / "demo" / "imports" / "iq-opencti-courier-net.json"
+    c = open_console(live.iq, "7-officer-reviews-an-import")
+    page = c.page
+    c.login("officer")
+    c.click(page.locator("nav a[href='/console/reports/upload']"))
+    c.shoot_both("upload")
+    page.set_input_files("#bundle_file", str(export))
+    c.click(page.locator("form[action='/console/reports/upload'] button.primary"))
+    assert "/console/drafts/" in page.url, page.url
+    assert page.get_by_text("What the import changed (3)").is_visible()
+    assert page.get_by_text("1 object carries no TLP marking").is_visible()
+    c.shoot_both("draft")
+    page.check("input[name=to][value=SY]")
+    page.select_option("#mark_unmarked", "green")
+    page.check("input[name=confirm]")
+    c.click(page.locator("form[action$='/preview'] button.primary"))
+    assert page.locator(".badge.outcome-allow").count() == 1, page.locator("main").inner_text()
+    c.shoot("draft-preview")
+    c.click(page.locator("button[formaction$='/submit']"))
+    assert "/console/reports/" in page.url and page.url.endswith("?submitted=1"), page.url
+    c.reload_until("td .badge.state-acknowledged")
+    c.shoot("submitted")
+    c.goto("/console/drafts?state=submitted")
+    assert page.get_by_text("Courier network NAHR-2 (fictional)").is_visible()
+    c.shoot_both("drafts-submitted")
+
+    sy = open_console(live.sy, "7-partner-reads-the-import")
+    sy.login("officer")
+    sy.goto("/console/inbox")
+    assert sy.page.get_by_text("Courier network NAHR-2 (fictional)").first.is_visible()
+    sy.shoot("inbox")

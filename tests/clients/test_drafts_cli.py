@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from service.models import Delivery, Draft
-from tests.twonode import PASSWORD, REPORTS
+from tests.twonode import IMPORTS, PASSWORD
 
-EXPORT = REPORTS / "iq-opencti-courier-net.json"
+EXPORT = IMPORTS / "iq-opencti-courier-net.json"
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Drafts: an imported export waits for an officer, and nothing in it leaves the node until an
 officer confirms the import's changes, names a marking for what is unmarked, and submits it.
 
-The export is ``demo/reports/iq-opencti-courier-net.json``: an OpenCTI export with a TLP 1.0
+The export is ``demo/imports/iq-opencti-courier-net.json``: an OpenCTI export with a TLP 1.0
 AMBER marking (mapped to TLP 2.0 by the normaliser) and an author identity with no marking.
 """
 
@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from service.bootstrap import add_local_user
 from service.models import AuditEvent, Draft, Inbound
-from tests.twonode import PASSWORD, REPORTS, TestNode
+from tests.twonode import IMPORTS, PASSWORD, TestNode
 
 pytestmark = pytest.mark.anyio
 
-EXPORT = (REPORTS / "iq-opencti-courier-net.json").read_bytes()
+EXPORT = (IMPORTS / "iq-opencti-courier-net.json").read_bytes()
 AUTHOR = "identity--0f1e2d3c-4b5a-4697-8887-a6b5c4d3e2f1"
 TLP2_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 TLP2_AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"

@@ -21,6 +21,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.reports": ("My reports", "تقاريري"),
     "nav.new_report": ("Write a report", "كتابة تقرير"),
     "nav.upload": ("Upload a bundle", "رفع حزمة"),
+    "nav.drafts": ("Drafts", "المسودات"),
     "nav.inbox": ("Inbox", "الوارد"),
     "nav.quarantine": ("Quarantine", "الحجر"),
     "nav.releases": ("Held releases", "الإصدارات المعلّقة"),

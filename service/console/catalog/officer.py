@@ -141,13 +141,60 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "لا تغيير: يستلم الشريك التقرير كما كُتب.",
     ),
     # Upload
-    "upload.title": ("Upload a STIX 2.1 bundle", "رفع حزمة STIX 2.1"),
+    "upload.title": ("Upload a STIX 2.1 bundle or an export", "رفع حزمة STIX 2.1 أو ملف مُصدَّر"),
     "upload.help": (
-        "A STIX 2.1 bundle as a JSON file, at most {limit} KiB, with a TLP 2.0 marking.",
-        "حزمة STIX 2.1 في ملف JSON، بحجم أقصاه {limit} كيلوبايت، مع علامة TLP 2.0.",
+        "A STIX 2.1 bundle as a JSON file, at most {limit} KiB: written by hand, or exported "
+        "from OpenCTI or MISP. It becomes a draft: you review what the import changed and mark "
+        "what carries no marking before anything is sent.",
+        "حزمة STIX 2.1 في ملف JSON، بحجم أقصاه {limit} كيلوبايت: مكتوبة يدوياً أو مُصدَّرة من "
+        "OpenCTI أو MISP. تصبح مسودة: تراجع ما غيّره الاستيراد وتعلّم ما ليس عليه علامة قبل "
+        "إرسال أي شيء.",
     ),
-    "upload.file": ("Bundle file", "ملف الحزمة"),
-    "upload.checked_bundle": ("The bundle that was checked", "الحزمة التي تم فحصها"),
+    "upload.file": ("File", "الملف"),
+    "upload.review": ("Upload and review", "رفع ومراجعة"),
+    # Drafts
+    "drafts.title": ("Drafts waiting for an officer", "مسودات بانتظار ضابط"),
+    "drafts.help": (
+        "Uploaded files and what your own platforms posted over TAXII. Nothing here has been "
+        "sent: review each draft, then submit or discard it.",
+        "الملفات المرفوعة وما أرسلته منصاتكم عبر TAXII. لم يُرسل شيء مما هنا: راجع كل مسودة "
+        "ثم قدّمها أو تجاهلها.",
+    ),
+    "drafts.none": ("No draft here.", "لا توجد مسودات هنا."),
+    "drafts.state.open": ("Open", "مفتوحة"),
+    "drafts.state.submitted": ("Submitted", "مقدَّمة"),
+    "drafts.state.discarded": ("Discarded", "متجاهَلة"),
+    "drafts.objects": ("Objects", "الكائنات"),
+    "drafts.unmarked": ("Unmarked", "بلا علامة"),
+    "drafts.from": ("From", "المصدر"),
+    "drafts.created": ("Created", "تاريخ الإنشاء"),
+    "drafts.no_marking": ("no marking yet", "بلا علامة بعد"),
+    # One draft
+    "draft.title": ("Draft", "مسودة"),
+    "draft.nothing_sent": (
+        "Nothing in a draft leaves this node until an officer submits it.",
+        "لا يغادر شيء من المسودة هذه العقدة حتى يقدّمها ضابط.",
+    ),
+    "draft.changes": ("What the import changed ({n})", "ما غيّره الاستيراد ({n})"),
+    "draft.no_changes": ("The import changed nothing.", "لم يغيّر الاستيراد شيئاً."),
+    "draft.unmarked": (
+        "{n} objects carry no TLP marking: they are never marked silently",
+        "{n} من الكائنات بلا علامة TLP: لا تُعلَّم أبداً دون قرار منك",
+    ),
+    "draft.unmarked_one": (
+        "1 object carries no TLP marking: it is never marked silently",
+        "كائن واحد بلا علامة TLP: لا يُعلَّم أبداً دون قرار منك",
+    ),
+    "draft.submit_title": ("Review and submit", "المراجعة والتقديم"),
+    "draft.mark": ("TLP level for the unmarked objects", "مستوى TLP للكائنات التي بلا علامة"),
+    "draft.mark_choose": ("Choose a level", "اختر مستوى"),
+    "draft.confirm": (
+        "I have reviewed what the import changed",
+        "راجعتُ ما غيّره الاستيراد",
+    ),
+    "draft.discard": ("Discard the draft", "تجاهل المسودة"),
+    "draft.reviewed_by": ("Reviewed by", "راجعها"),
+    "draft.report": ("Submitted as report", "قُدِّمت بوصفها التقرير"),
     # The inbox
     "inbox.title.accepted": ("Inbox", "الوارد"),
     "inbox.title.quarantined": ("Quarantine", "الحجر"),

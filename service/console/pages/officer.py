@@ -1,6 +1,6 @@
-"""The officer pages: my reports and their state per partner, writing a report in a form (or
-uploading a STIX bundle) with a preview of what each partner would receive, the inbox, one
-received report made readable, and the quarantine's review.
+"""The officer pages: my reports and their state per partner, writing a report in a form with a
+preview of what each partner would receive, the inbox, one received report made readable, and
+the quarantine's review (uploads become drafts: ``service.console.pages.drafts``).
 
 Each route calls the same service function as its API route in ``service.api.officer``, so the
 checks, the sharing decisions and the audit records are the API's: a report opened here is
@@ -22,7 +22,7 @@ from service.api.schemas import InboundSummary, ReportSummary
 from service.console import forms
 from service.console.deps import FormUser, Lang, OfficerPage, PostedForm
 from service.console.render import page
-from service.errors import BadRequest, PayloadTooLarge
+from service.errors import BadRequest
 from service.node import Node
 
 router = APIRouter(prefix="/console")
@@ -142,7 +142,7 @@ def _compose(node: Node, form: forms.ReportForm) -> bytes | None:
     return json.dumps(bundle, ensure_ascii=False).encode()
 
 
-def _previews(
+def previews(
     session: Any, node: Node, user: Any, data: bytes, partners: list[str], addr: str | None
 ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     validated = reports.validate(node, data)
@@ -179,8 +179,8 @@ def preview_report(
     if data is None:
         return _form_page(request, node, t, user, form, partners, status=422)
     chosen = _chosen(form.partners, partners)
-    previews, warnings = _previews(session, node, user, data, chosen, addr)
-    return _form_page(request, node, t, user, form, partners, preview=previews, warnings=warnings)
+    found, warnings = previews(session, node, user, data, chosen, addr)
+    return _form_page(request, node, t, user, form, partners, preview=found, warnings=warnings)
 
 
 def _chosen(asked: list[str], partners: list[str]) -> list[str]:
@@ -222,76 +222,6 @@ def _submit(
     report, _ = reports.submit_bundle(session, node, user.principal, data, to, addr)
     node.db.after_commit(session, node.wakeup.ring)  # the worker pushes it at once
     return RedirectResponse(f"/console/reports/{report.id}?submitted=1", status_code=303)
-
-
-@router.get("/reports/upload", response_class=HTMLResponse)
-def upload_page(
-    request: Request, node: NodeDep, session: ReadSession, user: OfficerPage, t: Lang
-) -> HTMLResponse:
-    """Upload a STIX 2.1 bundle file instead of writing the report in the form."""
-    return page(
-        request,
-        "officer/upload.html",
-        node=node,
-        t=t,
-        user=user,
-        partners=_partners(session),
-        chosen=[],
-        bundle=None,
-        preview=None,
-        warnings=(),
-        max_bytes=node.settings.max_report_bytes,
-    )
-
-
-@router.post("/reports/upload/preview", response_class=HTMLResponse)
-def upload_preview(
-    request: Request,
-    node: NodeDep,
-    session: ReadSession,
-    user: FormUser,
-    posted: PostedForm,
-    t: Lang,
-    addr: RemoteAddr,
-) -> HTMLResponse:
-    """Check an uploaded bundle and show what each partner would receive."""
-    upload = posted.get("bundle_file")
-    if upload is None or isinstance(upload, str):
-        raise BadRequest("choose a STIX bundle file to upload")
-    data = upload.file.read(node.settings.max_report_bytes + 1)
-    if len(data) > node.settings.max_report_bytes:
-        raise PayloadTooLarge(
-            f"the file is over the limit of {node.settings.max_report_bytes} bytes"
-        )
-    partners = _partners(session)
-    chosen = _chosen(forms.read_form(posted).partners, partners)
-    previews, warnings = _previews(session, node, user, data, chosen, addr)
-    return page(
-        request,
-        "officer/upload.html",
-        node=node,
-        t=t,
-        user=user,
-        partners=partners,
-        chosen=chosen,
-        bundle=data.decode("utf-8"),
-        preview=previews,
-        warnings=warnings,
-        max_bytes=node.settings.max_report_bytes,
-    )
-
-
-@router.post("/reports/upload/submit")
-def upload_submit(
-    node: NodeDep, session: WriteSession, user: FormUser, posted: PostedForm, addr: RemoteAddr
-) -> Response:
-    """Submit the bundle that was checked on the preview page (it is checked again)."""
-    text = posted.get("bundle")
-    if not isinstance(text, str) or not text:
-        raise BadRequest("the bundle is missing: upload the file again")
-    return _submit(
-        session, node, user, text.encode("utf-8"), forms.read_form(posted).partners, addr
-    )
 
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)

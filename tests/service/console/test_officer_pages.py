@@ -14,7 +14,7 @@ import pytest
 
 from tests.service.console.conftest import Browser
 from tests.service.test_enforcement import amber_report, events, received, submit, use_policy
-from tests.twonode import REPORTS
+from tests.twonode import IMPORTS, REPORTS
 
 pytestmark = pytest.mark.anyio
 
@@ -120,7 +120,7 @@ async def test_adding_rows_needs_no_script(pinned):
         assert 'value="Abu Saif al-Mawsili"' in r.text
 
 
-async def test_an_officer_uploads_a_bundle_previews_and_submits_it(pinned):
+async def test_an_officer_uploads_a_bundle_reviews_and_submits_it(pinned):
     iq, sy = pinned
     data = json.loads((REPORTS / "iq-cell-wadi7.json").read_bytes())
     data["id"] = f"bundle--{uuid.uuid4()}"
@@ -128,14 +128,56 @@ async def test_an_officer_uploads_a_bundle_previews_and_submits_it(pinned):
         await b.login("officer")
         await b.get("/console/reports/upload")
         files = {"bundle_file": ("cell.json", json.dumps(data).encode(), "application/json")}
-        r = await b.post("/console/reports/upload/preview", {"to": "SY"}, files=files)
+        r = await b.post("/console/reports/upload", files=files)
+        assert r.status_code == 303, text_of(r.text)[:1500]
+        draft_url = r.headers["location"]
+        r = await b.follow(draft_url)
+        page = text_of(r.text)
+        assert "The import changed nothing." in page and "Nothing in a draft leaves" in page
+        r = await b.post(f"{draft_url}/preview", {"to": "SY"})
         assert r.status_code == 200, text_of(r.text)[:1500]
         assert "To SY" in text_of(r.text)
-        r = await b.post("/console/reports/upload/submit",
-                         {"to": "SY", "bundle": json.dumps(data)})  # fmt: skip
-        assert r.status_code == 303
+        r = await b.post(f"{draft_url}/submit", {"to": "SY"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/console/reports/")
     await iq.deliver()
     assert [row.bundle_id for row, _ in received(sy)] == [data["id"]]
+
+
+async def test_an_export_needs_its_changes_confirmed_and_a_marking_chosen(pinned):
+    iq, sy = pinned
+    export = (IMPORTS / "iq-opencti-courier-net.json").read_bytes()
+    async with Browser(iq) as b:
+        await b.login("officer")
+        await b.get("/console/reports/upload")
+        files = {"bundle_file": ("opencti.json", export, "application/json")}
+        r = await b.post("/console/reports/upload", files=files)
+        draft_url = r.headers["location"]
+        r = await b.follow(draft_url)
+        page = text_of(r.text)
+        assert "What the import changed (3)" in page and "TLP 1.0" in page
+        assert "1 object carries no TLP marking" in page
+        assert "identity--0f1e2d3c-4b5a-4697-8887-a6b5c4d3e2f1" in page
+        r = await b.post(f"{draft_url}/submit", {"to": "SY", "mark_unmarked": "green"})
+        assert r.status_code == 409 and "review and confirm" in r.text
+        await b.follow(draft_url)
+        r = await b.post(f"{draft_url}/submit", {"to": "SY", "confirm": "yes"})
+        assert r.status_code == 422 and "The content is not valid" in r.text
+        await b.follow(draft_url)
+        r = await b.post(f"{draft_url}/preview", {"to": "SY", "mark_unmarked": "green",
+                                                  "confirm": "yes"})  # fmt: skip
+        assert r.status_code == 200 and "To SY" in text_of(r.text)
+        assert 'value="green" selected' in r.text and 'value="yes" checked' in r.text
+        r = await b.post(f"{draft_url}/submit", {"to": "SY", "mark_unmarked": "green",
+                                                 "confirm": "yes"})  # fmt: skip
+        assert r.status_code == 303
+        r = await b.follow("/console/drafts")
+        assert "No draft here." in text_of(r.text)
+        r = await b.follow("/console/drafts?state=submitted")
+        assert "Courier network NAHR-2 (fictional)" in text_of(r.text)
+    await iq.deliver()
+    [(row, bundle)] = received(sy)
+    author = next(o for o in bundle["objects"] if o["type"] == "identity")
+    assert row.tlp == "TLP:AMBER" and author["object_marking_refs"]
 
 
 async def test_an_invalid_upload_is_a_readable_error_and_nothing_is_stored(pinned):
@@ -144,14 +186,46 @@ async def test_an_invalid_upload_is_a_readable_error_and_nothing_is_stored(pinne
         await b.login("officer")
         await b.get("/console/reports/upload")
         files = {"bundle_file": ("x.json", b'{"type": "bundle"}', "application/json")}
-        r = await b.post("/console/reports/upload/preview", {"to": "SY"}, files=files)
+        r = await b.post("/console/reports/upload", files=files)
         assert r.status_code == 422
         assert "The content is not valid" in r.text and "Technical detail" in r.text
         await b.get("/console/reports/upload")
-        r = await b.post("/console/reports/upload/submit", {"to": "SY", "bundle": "not json"})
-        assert r.status_code == 422
+        r = await b.post("/console/reports/upload", {})
+        assert r.status_code == 400 and "choose a file to upload" in r.text
+        await b.get("/console/reports/upload")
+        r = await b.post("/console/drafts/no-such-draft/submit", {"to": "SY"})
+        assert r.status_code == 404
     await iq.deliver()
     assert received(sy) == []
+    assert [e.outcome for e in events(iq, "draft.create")] == ["denied"]
+
+
+async def test_the_drafts_pages_are_for_officers_and_in_arabic_too(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as b:
+        await b.login("officer")
+        await b.get("/console/reports/upload")
+        files = {"bundle_file": ("opencti.json",
+                                 (IMPORTS / "iq-opencti-courier-net.json").read_bytes(),
+                                 "application/json")}  # fmt: skip
+        draft_url = (await b.post("/console/reports/upload", files=files)).headers["location"]
+    async with Browser(iq) as b:
+        await b.login("auditor")
+        assert (await b.get("/console/drafts")).status_code == 403
+        assert (await b.get(draft_url)).status_code == 403
+    assert [e.actor for e in events(iq, "auth.role")][-2:] == ["auditor", "auditor"]
+    async with Browser(iq) as b:
+        await b.login("officer")
+        await b.post("/console/language", {"language": "ar", "next": "/console/drafts"})
+        r = await b.get("/console/drafts")
+        assert r.status_code == 200 and 'dir="rtl"' in r.text
+        assert "مسودات بانتظار ضابط" in r.text and "Courier network NAHR-2" in r.text
+        r = await b.get(draft_url)
+        assert "ما غيّره الاستيراد (3)" in r.text and "تجاهل المسودة" in r.text
+        r = await b.post(f"{draft_url}/discard", {})
+        assert r.status_code == 303
+        r = await b.follow(r.headers["location"])
+        assert "Courier network NAHR-2" in r.text
 
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>\u202eevil"
@@ -270,3 +344,25 @@ async def test_a_submit_without_the_csrf_token_is_refused(pinned):
     await iq.deliver()
     assert received(sy) == []
     assert events(iq, "console.csrf")
+
+
+async def test_script_in_an_uploaded_file_is_shown_as_text_on_the_draft_pages(pinned):
+    iq, _ = pinned
+    hostile = hostile_report()
+    hostile["objects"].append({"type": "identity", "spec_version": "2.1",
+                               "id": "identity--6f1e2d3c-4b5a-4697-8887-a6b5c4d3e2f9",
+                               "created": "2026-11-28T10:00:00.000Z",
+                               "modified": "2026-11-28T10:00:00.000Z",
+                               "name": HOSTILE, "identity_class": "organization"})  # fmt: skip
+    async with Browser(iq) as b:
+        await b.login("officer")
+        await b.get("/console/reports/upload")
+        files = {"bundle_file": ("x.json", json.dumps(hostile).encode(), "application/json")}
+        r = await b.post("/console/reports/upload", files=files)
+        assert r.status_code == 303, text_of(r.text)[:1000]
+        for url in (r.headers["location"], "/console/drafts"):
+            r = await b.get(url)
+            assert r.status_code == 200
+            assert "<script>" not in r.text and "<img" not in r.text
+            assert "\u202e" not in r.text and "[U+202E]" in r.text
+            assert "script-src 'none'" in r.headers["content-security-policy"]
