@@ -446,6 +446,34 @@ class LiaisonClient:
         result: list[dict[str, Any]] = self._request("GET", "/api/v1/admin/users")
         return result
 
+    def _user_action(
+        self, username: str, action: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        path = f"/api/v1/admin/users/{_segment(username)}/{action}"
+        return _object(self._request("POST", path, json_body=body))
+
+    def disable_user(self, username: str) -> dict[str, Any]:
+        """Disable an account; its tokens and console sessions end at once.
+
+        Raises:
+            ApiError: 404 no such user; 409 already disabled, or the last administrator.
+        """
+        return self._user_action(username, "disable")
+
+    def enable_user(self, username: str) -> dict[str, Any]:
+        return self._user_action(username, "enable")
+
+    def set_password(self, username: str, password: str) -> dict[str, Any]:
+        """Set a user's password; their tokens and console sessions end at once."""
+        return self._user_action(username, "password", {"password": password})
+
+    def set_role(self, username: str, role: str) -> dict[str, Any]:
+        """Change a user's role; their tokens and console sessions end at once."""
+        return self._user_action(username, "role", {"role": role})
+
+    def set_clearance(self, username: str, clearance: str) -> dict[str, Any]:
+        return self._user_action(username, "clearance", {"clearance": clearance})
+
     def add_partner(
         self, node_id: str, url: str, fingerprint: str, name: str = ""
     ) -> dict[str, Any]:

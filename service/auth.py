@@ -79,6 +79,8 @@ class TokenClaims:
     role: str
     jti: str
     expires_at: int
+    generation: int = 0
+    """The user's token generation when it was issued (0 for tokens from before it existed)."""
 
 
 class TokenIssuer:
@@ -91,13 +93,15 @@ class TokenIssuer:
         self.audience = f"liaison:{node_id}:api"
         self.ttl = ttl
 
-    def issue(self, *, username: str, role: str, now: int) -> tuple[str, int]:
-        """Return a signed token and its lifetime in seconds."""
+    def issue(self, *, username: str, role: str, now: int, generation: int = 0) -> tuple[str, int]:
+        """Return a signed token and its lifetime in seconds; ``generation`` is the user's token
+        generation (a token of an older one is refused)."""
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": username,
             "role": role,
+            "gen": generation,
             "iat": now,
             "nbf": now,
             "exp": now + self.ttl,
@@ -144,4 +148,7 @@ class TokenIssuer:
             raise Unauthenticated("token not yet valid")
         if exp - iat > self.ttl:
             raise Unauthenticated("token lifetime exceeds this node's limit")
-        return TokenClaims(claims["sub"], claims["role"], claims["jti"], int(claims["exp"]))
+        generation = claims.get("gen", 0)
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+            raise Unauthenticated("token generation is not a non-negative integer")
+        return TokenClaims(claims["sub"], claims["role"], claims["jti"], exp, generation)

@@ -8,10 +8,13 @@ from starlette.concurrency import run_in_threadpool
 from service import exchange, identity
 from service.api.deps import Admin, NodeDep, ReadSession, RemoteAddr, WriteSession
 from service.api.schemas import (
+    ClearanceSet,
     IntegrationCreate,
     IntegrationOut,
     PartnerCreate,
     PartnerOut,
+    PasswordSet,
+    RoleSet,
     UserCreate,
     UserOut,
 )
@@ -38,6 +41,50 @@ def add_user(
         actor=admin.actor(addr),
         clearance=body.clearance,
     )
+    return UserOut.of(user)
+
+
+@router.post("/users/{username}/disable", response_model=UserOut)
+def disable_user(
+    username: str, node: NodeDep, session: WriteSession, admin: Admin, addr: RemoteAddr
+) -> UserOut:
+    """Disable an account: it cannot log in, and its tokens and console sessions end now."""
+    return UserOut.of(identity.disable_user(session, node, username, admin.actor(addr)))
+
+
+@router.post("/users/{username}/enable", response_model=UserOut)
+def enable_user(
+    username: str, node: NodeDep, session: WriteSession, admin: Admin, addr: RemoteAddr
+) -> UserOut:
+    return UserOut.of(identity.enable_user(session, node, username, admin.actor(addr)))
+
+
+@router.post("/users/{username}/password", response_model=UserOut)
+def set_password(
+    username: str, body: PasswordSet, node: NodeDep, session: WriteSession, admin: Admin,
+    addr: RemoteAddr,
+) -> UserOut:  # fmt: skip
+    """Set a new password; the account's tokens and console sessions end now."""
+    user = identity.set_password(session, node, username, body.password, admin.actor(addr))
+    return UserOut.of(user)
+
+
+@router.post("/users/{username}/role", response_model=UserOut)
+def set_role(
+    username: str, body: RoleSet, node: NodeDep, session: WriteSession, admin: Admin,
+    addr: RemoteAddr,
+) -> UserOut:  # fmt: skip
+    """Change the role; the account's tokens and console sessions end now."""
+    return UserOut.of(identity.set_role(session, node, username, body.role, admin.actor(addr)))
+
+
+@router.post("/users/{username}/clearance", response_model=UserOut)
+def set_clearance(
+    username: str, body: ClearanceSet, node: NodeDep, session: WriteSession, admin: Admin,
+    addr: RemoteAddr,
+) -> UserOut:  # fmt: skip
+    """Change the highest TLP an officer or releaser reads (applies at the next request)."""
+    user = identity.set_clearance(session, node, username, body.clearance, admin.actor(addr))
     return UserOut.of(user)
 
 

@@ -89,7 +89,7 @@ def current_user(request: Request, node: NodeDep, addr: RemoteAddr) -> Principal
         token = _bearer(request)
         claims = node.tokens.verify(token, now=node.now())
         with node.db.read() as session:
-            return load_principal(session, claims.username, claims.role)
+            return load_principal(session, claims.username, claims.role, claims.generation)
     except Unauthenticated as exc:
         anonymous = Actor(ActorType.ANONYMOUS, "-", None, addr)
         reason = f"{request.method} {request.url.path}: {exc.detail}"

@@ -38,7 +38,8 @@ def login(
 ) -> TokenResponse:
     """Exchange a username and password for a short-lived bearer token."""
     user = identity.attempt_login(session, node, body.username, body.password, addr)
-    token, ttl = node.tokens.issue(username=user.username, role=user.role, now=node.now())
+    token, ttl = node.tokens.issue(username=user.username, role=user.role, now=node.now(),
+                                   generation=user.token_generation)  # fmt: skip
     return TokenResponse(access_token=token, expires_in=ttl, role=user.role)
 
 

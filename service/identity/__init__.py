@@ -2,11 +2,19 @@
 partner nodes, pinned by fingerprint.
 
     users      accounts, logging in, the principal a request acts as
+    accounts   an account over its life: disabled, enabled, a new password, role or clearance
     partners   pinning a partner, and the later key documents it publishes
     sessions   web console sessions, held on the server
     integrations  credentials of the home network's platforms for the TAXII surface
 """
 
+from service.identity.accounts import (
+    disable_user,
+    enable_user,
+    set_clearance,
+    set_password,
+    set_role,
+)
 from service.identity.integrations import (
     COLLECTIONS as INTEGRATION_COLLECTIONS,
 )
@@ -53,6 +61,8 @@ __all__ = [
     "authenticate_integration",
     "create_integration",
     "create_user",
+    "disable_user",
+    "enable_user",
     "end_session",
     "end_user_sessions",
     "get_partner",
@@ -65,7 +75,10 @@ __all__ = [
     "parse_clearance",
     "resume_session",
     "revoke_integration",
+    "set_clearance",
     "set_language",
+    "set_password",
+    "set_role",
     "touch_session",
     "update_key_document",
 ]

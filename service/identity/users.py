@@ -183,8 +183,10 @@ def attempt_login(
     return user
 
 
-def load_principal(session: Session, username: str, role: str) -> Principal:
-    """Re-read a token's user: it must still exist, be enabled and hold the token's role.
+def load_principal(session: Session, username: str, role: str, generation: int = 0) -> Principal:
+    """Re-read a token's user: it must still exist, be enabled, hold the token's role, and the
+    token must be of the user's current generation (not ended by a disable, a password or role
+    change since it was issued).
 
     Raises:
         Unauthenticated: otherwise.
@@ -194,6 +196,8 @@ def load_principal(session: Session, username: str, role: str) -> Principal:
         raise Unauthenticated("the token's user no longer exists or is disabled")
     if user.role != role:
         raise Unauthenticated("the token's role no longer matches the user's role")
+    if user.token_generation != generation:
+        raise Unauthenticated("the token was ended (the account was changed since it was issued)")
     return Principal(user.id, user.username, user.role, TLP(user.clearance))
 
 

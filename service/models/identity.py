@@ -33,6 +33,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     # The language of the web console for this user (service.console.i18n).
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # Written into each token issued (claim gen); raised to end every token issued before
+    # (a disabled account, a changed password or role: service.identity.accounts).
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ConsoleSession(Base):

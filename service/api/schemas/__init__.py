@@ -19,10 +19,13 @@ from service.api.schemas.exchange import (
     RefusalOut,
 )
 from service.api.schemas.identity import (
+    ClearanceSet,
     IntegrationCreate,
     IntegrationOut,
     PartnerCreate,
     PartnerOut,
+    PasswordSet,
+    RoleSet,
     UserCreate,
     UserOut,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "AuditEventOut",
     "AuditKeys",
     "CheckpointOut",
+    "ClearanceSet",
     "ConsistencyOut",
     "DeliveryOut",
     "DraftDetail",
@@ -61,6 +65,7 @@ __all__ = [
     "NodeInfo",
     "PartnerCreate",
     "PartnerOut",
+    "PasswordSet",
     "PolicyCheckOut",
     "ProofOut",
     "ReceiptsImportOut",
@@ -70,6 +75,7 @@ __all__ = [
     "ReleaseOut",
     "ReportSummary",
     "ReviewRequest",
+    "RoleSet",
     "SubmitResponse",
     "TokenResponse",
     "UserCreate",

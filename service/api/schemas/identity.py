@@ -17,6 +17,18 @@ class UserCreate(BaseModel):
     clearance: str | None = Field(None, max_length=20, description="a TLP level (officers)")
 
 
+class PasswordSet(BaseModel):
+    password: str = Field(max_length=1024, description="the new password")
+
+
+class RoleSet(BaseModel):
+    role: str = Field(max_length=16, description="officer, releaser, auditor or admin")
+
+
+class ClearanceSet(BaseModel):
+    clearance: str = Field(max_length=20, description="a TLP level: the highest the user reads")
+
+
 class UserOut(BaseModel):
     username: str
     role: str
