@@ -175,6 +175,22 @@ class LiveNode:
             return self.process.wait()
 
 
+def stop_all(nodes: Sequence[LiveNode]) -> dict[str, int | None]:
+    """Stop every node: SIGTERM to all first, then wait for each. A second Ctrl-C while waiting
+    kills whatever is still running before it ends the demo, so no server is left behind."""
+    for node in nodes:
+        if node.process is not None and node.process.poll() is None:
+            node.process.send_signal(signal.SIGTERM)
+    try:
+        return {node.node_id: node.stop() for node in nodes}
+    except KeyboardInterrupt:
+        for node in nodes:
+            if node.process is not None and node.process.poll() is None:
+                node.process.kill()
+                node.process.wait()
+        raise
+
+
 def wait_acknowledged(node: LiveNode, report_id: str, user: str) -> dict[str, object]:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -412,7 +428,7 @@ def run(root: Path, say: object = print, *, hold: Hold | None = None) -> dict[st
         if hold is not None:
             hold(nodes, summary)
     finally:
-        codes = {node.node_id: node.stop() for node in nodes}
+        codes = stop_all(nodes)
     if any(code != 0 for code in codes.values()):
         raise DemoFailed(f"the servers did not shut down cleanly: exit codes {codes}")
     summary["server_exit_codes"] = codes
