@@ -500,6 +500,27 @@ class LiaisonClient:
         result: list[dict[str, Any]] = self._request("GET", "/api/v1/admin/partners")
         return result
 
+    def suspend_partner(
+        self, node_id: str, *, compromised_since: str | None = None, reason: str = ""
+    ) -> dict[str, Any]:
+        """Suspend a partner whose keys may be in other hands (admin): nothing is sent to it,
+        nothing it signs is accepted; with ``compromised_since`` (RFC 3339), what it signed from
+        then on goes back to quarantine.
+
+        Raises:
+            ApiError: 404 no such partner; 409 already suspended; 422 a malformed time.
+        """
+        body: dict[str, Any] = {"reason": reason}
+        if compromised_since is not None:
+            body["compromised_since"] = compromised_since
+        path = f"/api/v1/admin/partners/{_segment(node_id)}/suspend"
+        return _object(self._request("POST", path, json_body=body))
+
+    def resume_partner(self, node_id: str) -> dict[str, Any]:
+        """End a partner's suspension (admin): the held deliveries go out."""
+        path = f"/api/v1/admin/partners/{_segment(node_id)}/resume"
+        return _object(self._request("POST", path))
+
     def courier_export(self, partner: str, *, after: int = 0, limit: int | None = None) -> bytes:
         """The envelopes file for ``partner`` (docs/protocol.md section 8): its deliveries not yet
         acknowledged, sealed, with ``seq > after``; the node marks them sent by courier.

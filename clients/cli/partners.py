@@ -1,4 +1,4 @@
-"""``liaison partner add|list|status``: the partner nodes this node exchanges with.
+"""``liaison partner add|list|status|suspend|resume``: the partner nodes this node exchanges with.
 
 ``partner add`` fetches the partner's key document and pins it if it matches the fingerprint its
 admins read out: on a data dir through :mod:`clients.local` when one is given, else over HTTP as
@@ -51,6 +51,30 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
         help="backlog, oldest undelivered, last success and last error (admin)",
     )
     status.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+    suspend = add_command(
+        cmds,
+        "suspend",
+        partner_suspend,
+        (shared.url, shared.json),
+        help="stop trusting a partner's keys: send it nothing, accept nothing it signs (admin)",
+    )
+    suspend.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+    flag(
+        suspend,
+        "--compromised-since",
+        metavar="TIME",
+        help="when its keys may first have been in other hands (e.g. 2026-12-01T08:00Z): what "
+        "it signed from then on goes back to quarantine",
+    )
+    flag(suspend, "--reason", help="why, for the audit log")
+    resume = add_command(
+        cmds,
+        "resume",
+        partner_resume,
+        (shared.url, shared.json),
+        help="end a suspension: the held deliveries go out (admin)",
+    )
+    resume.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
 
 
 def partner_add(args: argparse.Namespace, ctx: Context) -> int:
@@ -106,11 +130,43 @@ def partner_list(args: argparse.Namespace, ctx: Context) -> int:
             p.get("endpoint"),
             p.get("key_serial"),
             output.when(p.get("added_at")),
+            "suspended " + output.when(p["suspended_at"]) if p.get("suspended_at") else "active",
             p.get("fingerprint"),
         )
         for p in partners
     ]
-    emit(output.table(("NODE", "NAME", "URL", "KEY SERIAL", "ADDED", "FINGERPRINT"), rows))
+    header = ("NODE", "NAME", "URL", "KEY SERIAL", "ADDED", "STATE", "FINGERPRINT")
+    emit(output.table(header, rows))
+    return 0
+
+
+def partner_suspend(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        done = client.suspend_partner(
+            args.node_id,
+            compromised_since=opt(args, "compromised_since"),
+            reason=opt(args, "reason", ""),
+        )
+    if opt(args, "json"):
+        emit_json(done)
+        return 0
+    emit(
+        f"suspended {output.clean(done['partner']['node_id'])}: nothing is sealed or sent to it "
+        f"and nothing it signs is accepted; {done['held']} deliveries held, "
+        f"{len(done['quarantined'])} received reports back to quarantine"
+    )
+    return 0
+
+
+def partner_resume(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        done = client.resume_partner(args.node_id)
+    if opt(args, "json"):
+        emit_json(done)
+        return 0
+    emit(
+        f"resumed {output.clean(done['partner']['node_id'])}: {done['held']} held deliveries go out"
+    )
     return 0
 
 

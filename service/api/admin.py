@@ -13,8 +13,10 @@ from service.api.schemas import (
     IntegrationOut,
     PartnerCreate,
     PartnerOut,
+    PartnerSuspend,
     PasswordSet,
     RoleSet,
+    SuspensionOut,
     UserCreate,
     UserOut,
 )
@@ -98,6 +100,29 @@ def partner_status(node_id: str, session: ReadSession, admin: Admin) -> exchange
     """Backlog, oldest undelivered report, last success and last error towards the partner, and
     what has arrived from it (cursor, gaps, last pull)."""
     return exchange.partner_status(session, identity.get_partner(session, node_id))
+
+
+@router.post("/partners/{node_id}/suspend", response_model=SuspensionOut)
+def suspend_partner(
+    node_id: str, body: PartnerSuspend, node: NodeDep, session: WriteSession, admin: Admin,
+    addr: RemoteAddr,
+) -> SuspensionOut:  # fmt: skip
+    """Suspend a partner whose keys may be in other hands: nothing is sealed or sent to it,
+    nothing it signs is accepted, and what it signed from ``compromised_since`` on goes back to
+    quarantine."""
+    return SuspensionOut.of(exchange.suspend_partner(
+        session, node, node_id, actor=admin.actor(addr),
+        compromised_since=body.compromised_since, reason=body.reason,
+    ))  # fmt: skip
+
+
+@router.post("/partners/{node_id}/resume", response_model=SuspensionOut)
+def resume_partner(
+    node_id: str, node: NodeDep, session: WriteSession, admin: Admin, addr: RemoteAddr
+) -> SuspensionOut:
+    """End a suspension: the held deliveries go out."""
+    resumed = exchange.resume_partner(session, node, node_id, actor=admin.actor(addr))
+    return SuspensionOut.of(resumed)
 
 
 @router.post("/partners", response_model=PartnerOut, status_code=201)

@@ -9,6 +9,7 @@ courier    envelopes and receipts in files, across an air gap
 witness    cosigning the partner's audit checkpoints, catching rollbacks and forks
 reconcile  what we sent against what the partner signed as received
 status     how synchronisation with a partner stands
+suspension  a partner whose keys are not trusted: nothing sent, nothing it signs accepted
 worker     the one schedule of all the background work above
 """
 
@@ -20,6 +21,7 @@ from service.exchange.push import Pusher
 from service.exchange.reconcile import Reconciliation, reconcile
 from service.exchange.reconcile import serve as serve_reconcile
 from service.exchange.status import PartnerStatus, partner_status
+from service.exchange.suspension import Suspension, resume_partner, suspend_partner
 from service.exchange.witness import serve_checkpoint, serve_cosignature, witness_all
 from service.exchange.worker import Worker
 
@@ -29,18 +31,21 @@ __all__ = [
     "Puller",
     "Pusher",
     "Reconciliation",
+    "Suspension",
     "Worker",
     "courier",
     "partner_status",
     "receive_batch",
     "receive_envelope",
     "reconcile",
+    "resume_partner",
     "serve_checkpoint",
     "serve_cosignature",
     "serve_pull",
     "serve_receipts",
     "serve_reconcile",
     "store_envelope",
+    "suspend_partner",
     "witness_all",
     "worker",
 ]

@@ -172,6 +172,9 @@ def export_envelopes(
             valid now (code ``partner_keys_expired``).
     """
     partner = get_partner(session, partner_node_id)
+    if partner.suspended_at is not None:
+        raise Conflict(f"partner {partner.node_id} is suspended: nothing is sealed or sent to it",
+                       code="partner_suspended")  # fmt: skip
     after = after_seq or 0
     limit = max(1, min(limit, MAX_EXPORT_LIMIT))
     query = (

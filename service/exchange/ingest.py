@@ -70,6 +70,8 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
     # F2
     if header.sender != partner.node_id:
         raise UnknownKey(f"envelope sender {header.sender} is not the requesting partner")
+    if partner.suspended_at is not None:
+        raise UnknownKey(f"partner {partner.node_id} is suspended: its signatures are not trusted")
     digest = hashlib.sha256(envelope).digest()
     # F3
     existing = session.scalar(

@@ -28,13 +28,13 @@ from sqlalchemy.orm import Session
 
 from crypto.encoding import b64u_decode
 from crypto.envelope import parse_header, seal
-from crypto.errors import CryptoError, MalformedInput
+from crypto.errors import CryptoError, MalformedInput, UnknownKey
 from crypto.keydoc import PublishedKemKey
 from crypto.receipt import MAX_RECEIPT_BYTES, VerifiedReceipt, verify_receipt
 from crypto.signed_json import load_signed
 from service.audit import ALLOWED, DENIED, Actor, record
 from service.keyring import pinned_key
-from service.models import Delivery
+from service.models import Delivery, Partner
 from service.node import Node
 from service.reports import (
     PENDING,
@@ -60,9 +60,11 @@ def claim_due(node: Node, owner: str, limit: int) -> list[int]:
     """
     now = node.utcnow()
     until = now + timedelta(seconds=node.settings.delivery_lease_seconds)
+    active = select(Partner.id).where(Partner.suspended_at.is_(None))
     due = (
         select(Delivery.id)
         .where(
+            Delivery.partner_id.in_(active),
             Delivery.state.in_(PENDING),
             Delivery.next_attempt_at <= now,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
@@ -175,6 +177,9 @@ def accept_receipt(
         CryptoError: the receipt does not verify or names another envelope.
     """
     assert delivery.envelope_sha256 is not None, "a receipt for an envelope never sealed"
+    if delivery.partner.suspended_at is not None:
+        suspended = delivery.partner.node_id
+        raise UnknownKey(f"partner {suspended} is suspended: its receipts count for nothing")
     verified = verify_receipt(
         receipt,
         receiver_key=pinned_key(delivery.partner),

@@ -147,9 +147,11 @@ class PullResult:
 
 
 def pinned_partners(node: Node) -> list[tuple[int, str]]:
-    """Every pinned partner's row id and node id."""
+    """Every pinned partner's row id and node id, but those suspended (nothing is asked of a
+    partner whose keys are not trusted)."""
+    query = select(Partner.id, Partner.node_id).where(Partner.suspended_at.is_(None))
     with node.db.read() as session:
-        return list(session.execute(select(Partner.id, Partner.node_id).order_by(Partner.node_id)))
+        return list(session.execute(query.order_by(Partner.node_id)))
 
 
 def read_contact(node: Node, partner_id: int) -> PartnerContact:

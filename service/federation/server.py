@@ -69,6 +69,8 @@ def authenticate_partner(
         partner = session.scalar(select(Partner).where(Partner.signing_key_id == keyid))
         if partner is None:
             raise UnknownKey(f"no pinned partner has signing key {keyid!r}")
+        if partner.suspended_at is not None:  # its keys may be in other hands (S2)
+            raise UnknownKey(f"partner {partner.node_id} is suspended: its key is not trusted")
         partners[keyid] = partner
         return partner.ed25519_key
 

@@ -77,6 +77,11 @@ class Partner(Base):
     received_through: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_pull_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     last_pull_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Suspended (service.exchange.suspension): nothing is sealed or sent to it, nothing it signs
+    # is accepted; what it signed from compromised_since on was quarantined.
+    suspended_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    compromised_since: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    suspended_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Nonce(Base):

@@ -44,7 +44,14 @@ from service.reports.content import (
 from service.reports.explain import Explanation, explain_outbound
 from service.reports.inbox import get_inbound, list_inbox, open_inbound, read_inbound
 from service.reports.provenance import record_received
-from service.reports.quarantine import Judgement, judge, marking, record_quarantine, review
+from service.reports.quarantine import (
+    Judgement,
+    judge,
+    marking,
+    quarantine_signed_since,
+    record_quarantine,
+    review,
+)
 from service.reports.readable import Readable, describe
 from service.reports.releases import (
     PolicyRefused,
@@ -121,6 +128,7 @@ __all__ = [
     "own_body",
     "own_by_bundle",
     "own_marking",
+    "quarantine_signed_since",
     "read_inbound",
     "read_own",
     "record_quarantine",

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -161,6 +161,19 @@ def add_inbound(session: Session, node: Node, row: Inbound, bundle: Mapping[str,
     return add_objects(session, node, partner_id=row.partner_id, kind=INBOX,
                        objects=bundle.get("objects", ()), tlp=row_marking.tlp,
                        source=row.id)  # fmt: skip
+
+
+def remove_inbound(session: Session, inbound_ids: Iterable[str]) -> int:
+    """Take received reports out of their sender's ``inbox`` collection again (they went back
+    to quarantine); returns how many object rows went. A TAXII client that already read them
+    keeps its copy: the collection stops serving them."""
+    ids = list(inbound_ids)
+    if not ids:
+        return 0
+    gone = session.execute(
+        delete(TaxiiObject).where(TaxiiObject.kind == INBOX, TaxiiObject.source.in_(ids))
+    )
+    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def add_release(session: Session, node: Node, delivery: Delivery, body: bytes) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -155,6 +156,38 @@ def review(
            object_type="inbound", object_id=row.id, reason=note or None,
            policy_version=row.policy_version)  # fmt: skip
     return row
+
+
+COMPROMISED = "partner.compromised"
+
+
+def quarantine_signed_since(
+    session: Session, node: Node, partner_id: int, sender: str, since: datetime, actor: Actor
+) -> list[str]:
+    """Send back to quarantine every report ``sender`` signed that arrived from ``since`` on
+    (its keys may have been in other hands then): out of the inbox and its TAXII collection,
+    with rule ``partner.compromised`` and the earlier decision kept beside it, one
+    ``report.quarantine`` record each. Returns their ids. Reports already quarantined or rejected
+    stay as they are; an officer reviews each as any quarantined report."""
+    rows = list(session.scalars(
+        select(Inbound)
+        .where(Inbound.partner_id == partner_id, Inbound.received_at >= since,
+               Inbound.status == InboundStatus.ACCEPTED)
+        .with_for_update(of=Inbound)
+    ))  # fmt: skip
+    reason = (f"{sender} reported compromised since {since.isoformat()}: signed by keys that "
+              "may have been in other hands")  # fmt: skip
+    for row in rows:
+        earlier = json.loads(row.decision) if row.decision else None
+        row.status = InboundStatus.QUARANTINED
+        row.decision = json.dumps({"outcome": "quarantine", "rule": COMPROMISED,
+                                   "reason": reason, "findings": [], "earlier": earlier},
+                                  separators=(",", ":"), sort_keys=True)  # fmt: skip
+        record(session, actor=actor, action="report.quarantine", outcome=DENIED,
+               at=node.utcnow(), object_type="inbound", object_id=row.id,
+               reason=f"{COMPROMISED}: {reason}", policy_version=row.policy_version)  # fmt: skip
+    collections.remove_inbound(session, [row.id for row in rows])
+    return [row.id for row in rows]
 
 
 def lock(session: Session, inbound_id: str) -> Inbound | None:

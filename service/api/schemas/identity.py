@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from policies import ROLE_MAY_READ_CONTENT
+from service import exchange
 from service.models import Integration, Partner, User
 
 
@@ -61,6 +62,9 @@ class PartnerOut(BaseModel):
     fingerprint: str
     key_serial: int
     added_at: datetime
+    suspended_at: datetime | None = Field(None, description="None: active")
+    compromised_since: datetime | None = None
+    suspended_reason: str | None = None
 
     @classmethod
     def of(cls, p: Partner) -> PartnerOut:
@@ -71,7 +75,27 @@ class PartnerOut(BaseModel):
             fingerprint=p.fingerprint,
             key_serial=p.key_serial,
             added_at=p.added_at,
+            suspended_at=p.suspended_at,
+            compromised_since=p.compromised_since,
+            suspended_reason=p.suspended_reason,
         )
+
+
+class PartnerSuspend(BaseModel):
+    compromised_since: datetime | None = Field(
+        None, description="when its keys may first have been in other hands (RFC 3339)"
+    )
+    reason: str = Field("", max_length=2000)
+
+
+class SuspensionOut(BaseModel):
+    partner: PartnerOut
+    quarantined: list[str] = Field(description="received reports sent back to quarantine")
+    held: int = Field(description="deliveries to the partner held (pending, not sent)")
+
+    @classmethod
+    def of(cls, s: exchange.Suspension) -> SuspensionOut:
+        return cls(partner=PartnerOut.of(s.partner), quarantined=s.quarantined, held=s.held)
 
 
 class IntegrationCreate(BaseModel):

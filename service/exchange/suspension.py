@@ -1,0 +1,122 @@
+"""Suspending a partner: when its keys may be in other hands (a copied key file), or while its
+administrators recover.
+
+While a partner is suspended the node trusts nothing its keys sign and sends it nothing:
+
+* its signed requests are refused at F1 (``service.federation.server.authenticate_partner``),
+  and envelopes from it at F2 whatever their route, courier files included
+  (``service.exchange.ingest.ingest``), and so are its receipts (``outbox.accept_receipt``);
+* the outbound queue is held, not dropped: no delivery to it is claimed, sealed or pushed
+  (``outbox.claim_due``), no courier file is made for it, it is not pulled from or witnessed
+  (``pull.pinned_partners``). Reports keep being submitted and queue up for it;
+* with ``compromised_since``, every report it signed that arrived from then on goes back to
+  quarantine for an officer's review (``reports.quarantine_signed_since``), out of the inbox
+  and its TAXII collection.
+
+Resuming lets the held queue go out as it is. Each change is an audit record
+(``partner.suspend``, ``partner.resume``) with what it did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.audit import ALLOWED, Actor, record
+from service.errors import BadRequest, Conflict, NotFound
+from service.models import Delivery, Partner
+from service.node import Node
+from service.reports import PENDING, quarantine_signed_since
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    partner: Partner
+    quarantined: list[str]
+    held: int
+    """Deliveries to the partner now held (pending, not sent)."""
+
+
+def _partner(session: Session, node_id: str) -> Partner:
+    partner = session.scalar(
+        select(Partner).where(Partner.node_id == node_id).with_for_update(of=Partner)
+    )
+    if partner is None:
+        raise NotFound(f"no partner {node_id!r} is pinned on this node")
+    return partner
+
+
+def _held(session: Session, partner: Partner) -> int:
+    pending = select(func.count()).select_from(Delivery)
+    query = pending.where(Delivery.partner_id == partner.id, Delivery.state.in_(PENDING))
+    return int(session.scalar(query) or 0)
+
+
+def suspend_partner(
+    session: Session,
+    node: Node,
+    node_id: str,
+    *,
+    actor: Actor,
+    compromised_since: datetime | None = None,
+    reason: str = "",
+) -> Suspension:
+    """Suspend a partner (see the module's docstring).
+
+    Raises:
+        NotFound: no such partner.
+        BadRequest: ``compromised_since`` in the future, or without a time zone.
+        Conflict: already suspended (``already_suspended``).
+    """
+    now = node.utcnow()
+    if compromised_since is not None:
+        if compromised_since.tzinfo is None:
+            raise BadRequest("give --compromised-since with its time zone, e.g. 2026-12-01T08:00Z")
+        if compromised_since > now:
+            raise BadRequest("compromised-since is in the future")
+    partner = _partner(session, node_id)
+    if partner.suspended_at is not None:
+        began = partner.suspended_at.isoformat()
+        raise Conflict(f"partner {node_id} is already suspended (since {began})",
+                       code="already_suspended")  # fmt: skip
+    partner.suspended_at = now
+    partner.compromised_since = compromised_since
+    partner.suspended_reason = reason.strip()[:2000] or None
+    quarantined = []
+    if compromised_since is not None:
+        quarantined = quarantine_signed_since(session, node, partner.id, partner.node_id,
+                                              compromised_since, actor)  # fmt: skip
+    held = _held(session, partner)
+    since = f"compromised since {compromised_since.isoformat()}; " if compromised_since else ""
+    record(session, actor=actor, action="partner.suspend", outcome=ALLOWED, at=now,
+           object_type="partner", object_id=partner.node_id,
+           reason=f"{since}{len(quarantined)} received reports back to quarantine; {held} "
+                  f"deliveries held" + (f"; {partner.suspended_reason}"
+                                        if partner.suspended_reason else ""))  # fmt: skip
+    return Suspension(partner, quarantined, held)
+
+
+def resume_partner(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:
+    """End a suspension: the held queue goes out, the partner's signatures count again. The
+    reports quarantined by the suspension stay quarantined for review.
+
+    Raises:
+        NotFound: no such partner.
+        Conflict: not suspended (``not_suspended``).
+    """
+    partner = _partner(session, node_id)
+    if partner.suspended_at is None:
+        raise Conflict(f"partner {node_id} is not suspended", code="not_suspended")
+    began = partner.suspended_at
+    partner.suspended_at = None
+    partner.compromised_since = None
+    partner.suspended_reason = None
+    held = _held(session, partner)
+    record(session, actor=actor, action="partner.resume", outcome=ALLOWED, at=node.utcnow(),
+           object_type="partner", object_id=partner.node_id,
+           reason=f"suspended since {began.isoformat()}; {held} deliveries go out")  # fmt: skip
+    node.db.after_commit(session, node.wakeup.ring)  # the worker sends the held queue at once
+    return Suspension(partner, [], held)
