@@ -516,6 +516,11 @@ class LiaisonClient:
         path = f"/api/v1/admin/partners/{_segment(node_id)}/suspend"
         return _object(self._request("POST", path, json_body=body))
 
+    def partner_damage(self, node_id: str, since: str) -> dict[str, Any]:
+        """What a partner's keys copied at ``since`` (RFC 3339) could expose or forge (admin)."""
+        path = f"/api/v1/admin/partners/{_segment(node_id)}/damage"
+        return _object(self._request("GET", path, params={"since": since}))
+
     def resume_partner(self, node_id: str) -> dict[str, Any]:
         """End a partner's suspension (admin): the held deliveries go out."""
         path = f"/api/v1/admin/partners/{_segment(node_id)}/resume"

@@ -67,6 +67,15 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
         "it signed from then on goes back to quarantine",
     )
     flag(suspend, "--reason", help="why, for the audit log")
+    damage = add_command(
+        cmds,
+        "damage",
+        partner_damage,
+        (shared.url, shared.json),
+        help="what a partner's keys, copied at --since, could expose or forge (admin)",
+    )
+    damage.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+    damage.add_argument("--since", required=True, metavar="TIME", help="e.g. 2026-12-01T08:00Z")
     resume = add_command(
         cmds,
         "resume",
@@ -155,6 +164,39 @@ def partner_suspend(args: argparse.Namespace, ctx: Context) -> int:
         f"and nothing it signs is accepted; {done['held']} deliveries held, "
         f"{len(done['quarantined'])} received reports back to quarantine"
     )
+    return 0
+
+
+def _by_tlp(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {output.clean(tlp)}" for tlp, n in sorted(counts.items())) or "none"
+
+
+def partner_damage(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        report = client.partner_damage(args.node_id, args.since)
+    if opt(args, "json"):
+        emit_json(report)
+        return 0
+    who = output.clean(report["partner"])
+    emit(f"if {who}'s keys were copied at {output.clean(report['since'])}:")
+    emit(
+        f"  sealed to them since then (readable with the copy): "
+        f"{_by_tlp(report['sealed_after_by_tlp'])}"
+    )
+    emit(
+        f"  sealed to them before (readable if their key was in the copy): "
+        f"{_by_tlp(report['sealed_before_by_tlp'])}"
+    )
+    emit(f"  received from {who} since then (could be forged): {_by_tlp(report['signed_by_tlp'])}")
+    rows = [(i["report_id"], i.get("seq"), i["tlp"], i["state"], i["recipient_key"],
+             output.when(i["sealed_at"]), "after" if i["after_since"] else "before")
+            for i in report["sealed"]]  # fmt: skip
+    if rows:
+        emit(output.table(("REPORT", "SEQ", "TLP", "STATE", "SEALED TO", "SEALED", ""), rows))
+    received = [(i["inbound_id"], i["seq"], i["tlp"], i["status"], i["sender_key"],
+                 output.when(i["received_at"])) for i in report["signed"]]  # fmt: skip
+    if received:
+        emit(output.table(("RECEIVED", "SEQ", "TLP", "STATUS", "SIGNED BY", "AT"), received))
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
@@ -9,6 +11,7 @@ from service import exchange, identity
 from service.api.deps import Admin, NodeDep, ReadSession, RemoteAddr, WriteSession
 from service.api.schemas import (
     ClearanceSet,
+    DamageOut,
     IntegrationCreate,
     IntegrationOut,
     PartnerCreate,
@@ -114,6 +117,16 @@ def suspend_partner(
         session, node, node_id, actor=admin.actor(addr),
         compromised_since=body.compromised_since, reason=body.reason,
     ))  # fmt: skip
+
+
+@router.get("/partners/{node_id}/damage", response_model=DamageOut)
+def partner_damage(
+    node_id: str, since: datetime, node: NodeDep, session: ReadSession, admin: Admin,
+    addr: RemoteAddr,
+) -> DamageOut:  # fmt: skip
+    """What the partner's keys, copied at ``since``, could expose (envelopes sealed to them) or
+    forge (reports received since), by TLP: metadata only."""
+    return DamageOut.of(exchange.damage_report(session, node, node_id, since, admin.actor(addr)))
 
 
 @router.post("/partners/{node_id}/resume", response_model=SuspensionOut)

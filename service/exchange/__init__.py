@@ -10,11 +10,13 @@ witness    cosigning the partner's audit checkpoints, catching rollbacks and for
 reconcile  what we sent against what the partner signed as received
 status     how synchronisation with a partner stands
 suspension  a partner whose keys are not trusted: nothing sent, nothing it signs accepted
+damage     what a partner's copied keys could expose or forge since a time
 worker     the one schedule of all the background work above
 """
 
 from service.exchange import courier, worker
 from service.exchange.batch import receive_batch
+from service.exchange.damage import DamageReport, damage_report
 from service.exchange.ingest import Acceptance, receive_envelope, store_envelope
 from service.exchange.pull import Puller, serve_pull, serve_receipts
 from service.exchange.push import Pusher
@@ -27,6 +29,7 @@ from service.exchange.worker import Worker
 
 __all__ = [
     "Acceptance",
+    "DamageReport",
     "PartnerStatus",
     "Puller",
     "Pusher",
@@ -34,6 +37,7 @@ __all__ = [
     "Suspension",
     "Worker",
     "courier",
+    "damage_report",
     "partner_status",
     "receive_batch",
     "receive_envelope",

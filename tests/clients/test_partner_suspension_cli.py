@@ -42,3 +42,14 @@ def test_a_malformed_time_or_unknown_partner_is_a_plain_refusal(admin):
     unknown = admin("partner", "resume", "ZZ")
     assert unknown.code == 1 and "ZZ" in unknown.err
     assert "active" in admin("partner", "list").out
+
+
+def test_the_damage_report_reads_plainly(admin):
+    done = admin("partner", "damage", "SY", "--since", "2026-01-01T00:00:00Z")
+    assert done.code == 0, done.err
+    assert "if SY's keys were copied at 2026-01-01" in done.out
+    assert "sealed to them since then (readable with the copy): none" in done.out
+    as_json = admin("partner", "damage", "SY", "--since", "2026-01-01T00:00:00Z", "--json")
+    assert json.loads(as_json.out)["signed"] == []
+    missing = admin("partner", "damage", "SY")
+    assert missing.code == 2 and "--since" in missing.err

@@ -163,3 +163,41 @@ async def test_a_courier_file_from_a_suspended_partner_is_refused(pinned):
     refusals = [e.reason or "" for e in events(iq, "courier.import") if e.outcome == "denied"]
     refusals += [e.reason or "" for e in events(iq, "federation.refuse")]
     assert any("suspended" in reason for reason in refusals), refusals
+
+
+async def test_the_damage_report_names_what_the_copied_keys_expose_and_could_forge(pinned, clock):
+    iq, sy = pinned
+    assert (await submit(iq, report())).status_code == 201  # sealed before the copy
+    assert (await submit(sy, sy_report(), to=("IQ",))).status_code == 201
+    await iq.deliver()
+    await sy.deliver()
+    clock.advance(600)
+    since = iq.node.utcnow()
+    clock.advance(60)
+    for _ in range(2):
+        assert (await submit(iq, report())).status_code == 201
+    assert (await submit(sy, sy_report(), to=("IQ",))).status_code == 201
+    await iq.deliver()
+    await sy.deliver()
+    await admin_post(iq, "SY/suspend", {"compromised_since": since.isoformat()})
+    assert (await submit(iq, report())).status_code == 201  # held: never sealed, exposed nothing
+    headers = await iq.login("admin")
+    async with iq.client() as c:
+        r = await c.get("/api/v1/admin/partners/SY/damage", params={"since": since.isoformat()},
+                        headers=headers)  # fmt: skip
+        assert r.status_code == 200, r.text
+        damage = r.json()
+        bad = await c.get("/api/v1/admin/partners/SY/damage", params={"since": "2999-01-01T00:00Z"},
+                          headers=headers)  # fmt: skip
+        officer = await c.get("/api/v1/admin/partners/SY/damage",
+                              params={"since": since.isoformat()},
+                              headers=await iq.login("officer"))  # fmt: skip
+    assert damage["sealed_after_by_tlp"] == {"TLP:AMBER": 2}
+    assert damage["sealed_before_by_tlp"] == {"TLP:AMBER": 1}
+    assert damage["signed_by_tlp"] == {"TLP:GREEN": 1}
+    assert [i["status"] for i in damage["signed"]] == ["quarantined"]
+    assert len(damage["sealed"]) == 3 and all(i["recipient_key"] for i in damage["sealed"])
+    assert "title" not in r.text and "Escape" not in r.text  # metadata only
+    assert bad.status_code == 400 and officer.status_code == 403
+    [read] = events(iq, "partner.damage")
+    assert "2 of 3 envelopes sealed after" in (read.reason or "")

@@ -20,6 +20,7 @@ from service.api.schemas.exchange import (
 )
 from service.api.schemas.identity import (
     ClearanceSet,
+    DamageOut,
     IntegrationCreate,
     IntegrationOut,
     PartnerCreate,
@@ -52,6 +53,7 @@ __all__ = [
     "CheckpointOut",
     "ClearanceSet",
     "ConsistencyOut",
+    "DamageOut",
     "DeliveryOut",
     "DraftDetail",
     "DraftOut",

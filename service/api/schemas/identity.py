@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -86,6 +88,31 @@ class PartnerSuspend(BaseModel):
         None, description="when its keys may first have been in other hands (RFC 3339)"
     )
     reason: str = Field("", max_length=2000)
+
+
+class DamageOut(BaseModel):
+    """What a partner's copied keys could expose or forge from ``since`` on (metadata only)."""
+
+    partner: str
+    since: datetime
+    suspended_at: datetime | None
+    sealed_after_by_tlp: dict[str, int] = Field(
+        description="envelopes sealed to its keys from since on: readable with the copied keys"
+    )
+    sealed_before_by_tlp: dict[str, int] = Field(
+        description="envelopes sealed before: readable if their key was still in the copied file"
+    )
+    signed_by_tlp: dict[str, int] = Field(description="reports received from it since then")
+    sealed: list[dict[str, Any]]
+    signed: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, d: exchange.DamageReport) -> DamageOut:
+        return cls(partner=d.partner, since=d.since, suspended_at=d.suspended_at,
+                   sealed_after_by_tlp=d.sealed_after_by_tlp,
+                   sealed_before_by_tlp=d.sealed_before_by_tlp, signed_by_tlp=d.signed_by_tlp,
+                   sealed=[dataclasses.asdict(i) for i in d.sealed],
+                   signed=[dataclasses.asdict(i) for i in d.signed])  # fmt: skip
 
 
 class SuspensionOut(BaseModel):
