@@ -516,6 +516,10 @@ class LiaisonClient:
         path = f"/api/v1/admin/partners/{_segment(node_id)}/suspend"
         return _object(self._request("POST", path, json_body=body))
 
+    def reload_keys(self) -> dict[str, Any]:
+        """Make the node read its key file again after a rotation (admin)."""
+        return _object(self._request("POST", "/api/v1/admin/node/reload-keys"))
+
     def partner_damage(self, node_id: str, since: str) -> dict[str, Any]:
         """What a partner's keys copied at ``since`` (RFC 3339) could expose or forge (admin)."""
         path = f"/api/v1/admin/partners/{_segment(node_id)}/damage"

@@ -126,7 +126,7 @@ def open_node(
     sharing = load_sharing_policies(settings)
     if migrate_database:
         migrate.upgrade(settings.sqlalchemy_url)
-    extra: dict[str, Any] = {"sharing": sharing, **node_kwargs}
+    extra: dict[str, Any] = {"sharing": sharing, "passphrase": passphrase, **node_kwargs}
     if clock is not None:
         extra["clock"] = clock
     if password_policy is not None:
@@ -245,7 +245,8 @@ def rotate_encryption_keys(
 ) -> Rotation:
     """Add a new encryption key valid from ``now``, destroy keys that expired long enough ago
     that no valid envelope can still be sealed to them, and publish the key document under a
-    higher serial. Running ``serve`` processes pick the new document up when restarted.
+    higher serial. A running ``serve`` serves it once told to read the key file again
+    (``liaison node reload-keys``, or SIGHUP: ``service.identity.reload_keys``).
 
     Keys that expired less than the longest envelope lifetime (30 days) ago are kept: an envelope
     sealed inside such a key's window may still be in flight or waiting in a courier file.

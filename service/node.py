@@ -59,6 +59,9 @@ class Node:
     """Makes the client used to reach partners; tests inject in-process transports here."""
     sharing: dict[str, Policy] = field(default_factory=dict)
     """The sharing policies loaded at start-up, by partner id (``service.bootstrap``)."""
+    passphrase: str | None = field(default=None, repr=False)
+    """The key file's passphrase, kept to read the key file again after a rotation while
+    serving (``service.identity.reload_keys``); the process holds the keys it opens anyway."""
 
     def __post_init__(self) -> None:
         self.data_key = DataKey(self.identity.secrets[DATA_KEY_NAME])
@@ -76,10 +79,27 @@ class Node:
     def dummy_password_hash(self) -> str:
         return hash_password(os.urandom(16).hex(), self.password_policy)
 
+    def replace_identity(self, identity: NodeIdentity) -> None:
+        """Serve ``identity`` (the key file read again after a rotation) from now on: its
+        encryption keys, and a key document signed anew. Only the encryption keys may differ.
+
+        Raises:
+            ValueError: another node's keys, another signing identity, or other secrets.
+        """
+        if identity.node_id != self.node_id:
+            raise ValueError(f"the key file is {identity.node_id}'s, not {self.node_id}'s")
+        if identity.signing.public.key_id != self.identity.signing.public.key_id:
+            raise ValueError("the key file holds another signing identity: that is a new "
+                             "identity for the partners to pin, not a rotation")  # fmt: skip
+        if identity.secrets != self.identity.secrets:
+            raise ValueError("the key file's data or token keys changed: restart serve")
+        self.identity = identity
+        self.__dict__.pop("key_document", None)  # signed again, at its new serial, on next use
+
     @functools.cached_property
     def key_document(self) -> bytes:
-        """The signed key document this node serves (its serial as at start-up: a rotation is
-        published by restarting ``serve``)."""
+        """The signed key document this node serves, at the serial recorded when it was made
+        (a rotation raises it; :meth:`replace_identity` makes it again)."""
         with self.db.read() as session:
             serial = key_serial(session)
         return self.identity.key_document(

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     pull_interval_seconds: float = Field(
         30.0, gt=0, description="how often to ask each partner for envelopes we may have missed"
     )
+    key_refresh_seconds: float = Field(
+        3600.0, gt=0, description="how often to fetch each partner's key document (rotations)"
+    )
     witness_interval_seconds: float = Field(
         60.0, gt=0, description="how often to witness (check and cosign) each partner's audit log"
     )

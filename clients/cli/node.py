@@ -1,4 +1,5 @@
-"""``liaison node init|fingerprint|rotate-keys|info`` and ``liaison serve``: the node itself.
+"""``liaison node init|fingerprint|rotate-keys|reload-keys|info`` and ``liaison serve``: the
+node itself.
 
 ``node info`` asks a running node over HTTP; the others act on a data dir through
 :mod:`clients.local`, imported inside the handlers so that the officer's commands never load the
@@ -62,9 +63,16 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
         "rotate-keys",
         node_rotate_keys,
         (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
-        help="add a new encryption key and destroy long-expired ones (then restart serve)",
+        help="add a new encryption key and destroy long-expired ones (then reload-keys)",
     )
     rotate.add_argument("--lifetime-days", type=int, default=90, metavar="DAYS")
+    add_command(
+        cmds,
+        "reload-keys",
+        node_reload_keys,
+        (shared.url, shared.json),
+        help="make the running node read its key file again, after rotate-keys (admin)",
+    )
     add_command(
         cmds,
         "info",
@@ -160,7 +168,19 @@ def node_rotate_keys(args: argparse.Namespace, ctx: Context) -> int:
         f"new encryption key {rotation['new_key']} valid until {until}; key serial "
         f"{rotation['key_serial']}; destroyed {len(rotation['destroyed'])} expired key(s)"
     )
-    emit("restart liaison serve so that it serves the new key document")
+    emit("a running liaison serve serves it after liaison node reload-keys (or SIGHUP); "
+         "partners fetch it within their key_refresh_seconds")  # fmt: skip
+    return 0
+
+
+def node_reload_keys(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        done = client.reload_keys()
+    if opt(args, "json"):
+        emit_json(done)
+        return 0
+    emit(f"the node reads its key file again: key document serial {done['serial']}, "
+         f"encryption keys {', '.join(done['encryption_keys'])}")  # fmt: skip
     return 0
 
 

@@ -62,7 +62,7 @@ def serve(
             flush=True,
         )
         server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
-        with _stop_signals_noted() as stopped_by:
+        with _stop_signals_noted() as stopped_by, _reload_on_sighup(node):
             try:
                 server.run(sockets=sockets)
             except SystemExit as exc:  # uvicorn exits when it cannot start
@@ -98,6 +98,38 @@ def cap_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_ARENA_MAX, arenas) == 1)
+
+
+@contextlib.contextmanager
+def _reload_on_sighup(node: Any) -> Iterator[None]:
+    """Read the key file again on SIGHUP (after ``liaison node rotate-keys``), in a thread of its
+    own: the key file's KDF takes a moment, and a signal handler must not block the server."""
+    from service.audit import Actor
+    from service.errors import ServiceError
+    from service.identity import reload_keys
+
+    def reload() -> None:
+        try:
+            with node.db.write() as session:
+                done = reload_keys(session, node, Actor.system("sighup"))
+            kids = ", ".join(done.encryption_keys)
+            print(f"node {node.node_id}: key file read again on SIGHUP; key document serial "
+                  f"{done.serial}, encryption keys {kids}", flush=True)  # fmt: skip
+        except ServiceError as exc:  # its key.reload denial is written, as the API writes it
+            node.db.persist(exc.consequences)
+            print(f"node {node.node_id}: {exc.detail}", file=sys.stderr, flush=True)
+
+    def handler(signum: int, frame: object) -> None:
+        threading.Thread(target=reload, name="liaison-reload-keys", daemon=True).start()
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
+        yield
+        return
+    previous = signal.signal(signal.SIGHUP, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ from service.api.schemas import (
     PartnerOut,
     PartnerSuspend,
     PasswordSet,
+    ReloadedOut,
     RoleSet,
     SuspensionOut,
     UserCreate,
@@ -91,6 +92,16 @@ def set_clearance(
     """Change the highest TLP an officer or releaser reads (applies at the next request)."""
     user = identity.set_clearance(session, node, username, body.clearance, admin.actor(addr))
     return UserOut.of(user)
+
+
+@router.post("/node/reload-keys", response_model=ReloadedOut)
+def reload_keys(
+    node: NodeDep, session: WriteSession, admin: Admin, addr: RemoteAddr
+) -> ReloadedOut:
+    """Read the key file again after ``liaison node rotate-keys`` and serve its keys now (this
+    process only: tell each replica)."""
+    reloaded = identity.reload_keys(session, node, admin.actor(addr))
+    return ReloadedOut(serial=reloaded.serial, encryption_keys=reloaded.encryption_keys)
 
 
 @router.get("/partners", response_model=list[PartnerOut])

@@ -11,6 +11,7 @@ reconcile  what we sent against what the partner signed as received
 status     how synchronisation with a partner stands
 suspension  a partner whose keys are not trusted: nothing sent, nothing it signs accepted
 damage     what a partner's copied keys could expose or forge since a time
+keys       fetching a partner's key document: when expired, and every key_refresh_seconds
 worker     the one schedule of all the background work above
 """
 

@@ -31,6 +31,7 @@ from service.audit import ALLOWED, DENIED, Actor, record
 from service.errors import BadRequest, ServiceError
 from service.exchange import outbox
 from service.exchange.ingest import advance_cursor, store_envelope
+from service.exchange.keys import refresh_due, refresh_key_document
 from service.federation import PartnerClient, PartnerContact, SignedAnswer, handle_signed, wire
 from service.models import Partner
 from service.node import Node
@@ -181,6 +182,7 @@ class Puller:
             if client is None:
                 client = await stack.enter_async_context(PartnerClient.open(self.node))
             for partner_id, node_id in pinned_partners(self.node):
+                await self._refresh_keys_if_due(client, partner_id, node_id)
                 try:
                     result = await self.pull_from(client, read_contact(self.node, partner_id))
                     total += result.received
@@ -188,6 +190,20 @@ class Puller:
                     reason = exc.diagnostics() if hasattr(exc, "diagnostics") else repr(exc)
                     self._record(partner_id, f"pull from {node_id} failed: {reason}")
         return total
+
+    async def _refresh_keys_if_due(
+        self, client: PartnerClient, partner_id: int, node_id: str
+    ) -> None:
+        """Fetch the partner's key document every ``key_refresh_seconds``; a failure is recorded
+        on its row and does not stop the pull."""
+        endpoint = refresh_due(self.node, partner_id)
+        if endpoint is None:
+            return
+        try:
+            await refresh_key_document(self.node, client, partner_id, endpoint)
+        except (ServiceError, CryptoError, httpx.HTTPError) as exc:
+            reason = exc.diagnostics() if hasattr(exc, "diagnostics") else repr(exc)
+            self._record(partner_id, f"key document of {node_id} not refreshed: {reason}")
 
     def _record(self, partner_id: int, error: str | None) -> None:
         with self.node.db.write() as session:

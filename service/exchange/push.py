@@ -40,9 +40,9 @@ from crypto.encoding import b64u_decode
 from crypto.errors import CryptoError, KeyExpired
 from service.errors import ServiceError
 from service.exchange import outbox
+from service.exchange.keys import refresh_key_document
 from service.federation import PartnerAnswer, PartnerClient, PartnerContact, wire
-from service.identity import update_key_document
-from service.models import Delivery, Partner
+from service.models import Delivery
 from service.node import Node
 from service.reports import PENDING, DeliveryState, Route
 
@@ -113,7 +113,7 @@ class Pusher:
             refreshed: set[int] = set()
             for partner_id, endpoint in sorted(set(expired.values())):
                 try:
-                    await self._refresh_keys(client, partner_id, endpoint)
+                    await refresh_key_document(self.node, client, partner_id, endpoint)
                     refreshed.add(partner_id)
                 except (CryptoError, ServiceError) as exc:
                     for delivery_id, (owner, _) in expired.items():
@@ -207,19 +207,6 @@ class Pusher:
                     PartnerContact.of(partner, node.keyring), delivery.lease_until,
                 )  # fmt: skip
         return prepared, expired
-
-    async def _refresh_keys(self, client: PartnerClient, partner_id: int, endpoint: str) -> None:
-        """Fetch a partner's key document (no transaction open), then store it if newer.
-
-        Raises:
-            PartnerUnreachable: it could not be fetched.
-            Unprocessable: it is not signed by the pinned keys, or is older (rollback).
-        """
-        document = await client.fetch_key_document(endpoint)
-        with self.node.db.write() as session:
-            partner = session.get(Partner, partner_id, with_for_update=True)
-            if partner is not None:
-                update_key_document(session, self.node, partner, document)
 
     async def _send(self, client: PartnerClient, p: _Prepared) -> _Outcome:
         """Step 2 for one delivery: only while its lease outlasts the request."""

@@ -6,6 +6,7 @@ partner nodes, pinned by fingerprint.
     partners   pinning a partner, and the later key documents it publishes
     sessions   web console sessions, held on the server
     integrations  credentials of the home network's platforms for the TAXII surface
+    keys       this node's own keys while it serves: the key file read again after a rotation
 """
 
 from service.identity.accounts import (
@@ -25,6 +26,7 @@ from service.identity.integrations import (
     list_integrations,
     revoke_integration,
 )
+from service.identity.keys import Reloaded, reload_keys
 from service.identity.partners import add_partner, get_partner, list_partners, update_key_document
 from service.identity.sessions import (
     ConsoleUser,
@@ -56,6 +58,7 @@ __all__ = [
     "IntegrationPrincipal",
     "OpenedSession",
     "Principal",
+    "Reloaded",
     "add_partner",
     "attempt_login",
     "authenticate_integration",
@@ -73,6 +76,7 @@ __all__ = [
     "login_delay",
     "open_session",
     "parse_clearance",
+    "reload_keys",
     "resume_session",
     "revoke_integration",
     "set_clearance",

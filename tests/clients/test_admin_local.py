@@ -386,7 +386,7 @@ def test_node_rotate_keys(cli, tmp_path):
     human = cli(
         "node", "rotate-keys", "--data-dir", str(data_dir), "--kdf-memory-kib", "8192", env=SECRET
     )
-    assert human.code == 0 and "key serial 3" in human.out and "restart" in human.out
+    assert human.code == 0 and "key serial 3" in human.out and "node reload-keys" in human.out
     wrong = cli(
         "node", "rotate-keys", "--data-dir", str(data_dir), env={"LIAISON_PASSPHRASE": "wrong"}
     )

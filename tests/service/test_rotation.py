@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from crypto.keys import load_identity
 from service.bootstrap import open_node, rotate_encryption_keys
-from service.models import AuditEvent, Delivery
+from service.exchange import Puller
+from service.federation import wire
+from service.models import AuditEvent, Delivery, Partner
 from tests.service.test_sync import _inbound_seqs, _submit
 from tests.twonode import FAST_KDF, PASSPHRASE
 
@@ -68,3 +70,50 @@ def test_rotation_destroys_only_keys_no_envelope_can_need(nodes, clock):
     remaining = [k.kid for k in load_identity(settings.key_file, PASSPHRASE).kem_keys]
     assert first.kid not in remaining and len(remaining) == 2
     assert kept.new_kid in remaining and gone.new_kid in remaining
+
+
+async def test_a_rotation_is_served_without_a_restart_and_the_partner_picks_it_up(pinned, clock):
+    iq, sy = pinned
+    old_kid = sy.node.identity.kem_keys[0].kid
+    rotation = rotate_encryption_keys(sy.node.settings, PASSPHRASE, now=sy.node.now(), kdf=FAST_KDF)
+    admin = await sy.login("admin")
+    async with sy.client() as c:
+        r = await c.post("/api/v1/admin/node/reload-keys", headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"serial": 2, "encryption_keys": [old_kid, rotation.new_kid]}
+        served = (await c.get(f"{wire.PREFIX}/key-document")).content
+    assert rotation.new_kid.encode() in served  # the running node serves the new document
+    with sy.node.db.read() as s:
+        [reload] = s.scalars(select(AuditEvent).where(AuditEvent.action == "key.reload")).all()
+        assert "serial 2" in (reload.reason or "")
+
+    # IQ fetches SY's key document every key_refresh_seconds, and seals to the newest key.
+    await Puller(iq.node).pull_all()
+    with iq.node.db.read() as s:
+        assert s.scalar(select(Partner.key_serial).where(Partner.node_id == "SY")) == 1
+    clock.advance(iq.node.settings.key_refresh_seconds + 1)
+    await Puller(iq.node).pull_all()
+    with iq.node.db.read() as s:
+        assert s.scalar(select(Partner.key_serial).where(Partner.node_id == "SY")) == 2
+    await _submit(iq, 1)
+    await iq.deliver()
+    assert _inbound_seqs(sy) == [1]
+    with iq.node.db.read() as s:
+        [delivery] = s.scalars(select(Delivery)).all()
+        assert delivery.state == "acknowledged" and rotation.new_kid.encode() in delivery.envelope
+
+
+async def test_a_key_file_of_another_identity_is_refused_and_the_old_keys_kept(pinned):
+    iq, sy = pinned
+    before = sy.node.key_document
+    sy.node.settings.key_file.write_bytes(iq.node.settings.key_file.read_bytes())
+    admin = await sy.login("admin")
+    async with sy.client() as c:
+        r = await c.post("/api/v1/admin/node/reload-keys", headers=admin)
+        officer = await c.post("/api/v1/admin/node/reload-keys", headers=await sy.login("officer"))
+    assert r.status_code == 409 and r.json()["code"] == "keys_refused", r.text
+    assert officer.status_code == 403
+    assert sy.node.node_id == "SY" and sy.node.key_document == before
+    with sy.node.db.read() as s:
+        [refused] = s.scalars(select(AuditEvent).where(AuditEvent.action == "key.reload")).all()
+        assert refused.outcome == "denied" and "IQ" in (refused.reason or "")

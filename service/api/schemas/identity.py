@@ -115,6 +115,11 @@ class DamageOut(BaseModel):
                    signed=[dataclasses.asdict(i) for i in d.signed])  # fmt: skip
 
 
+class ReloadedOut(BaseModel):
+    serial: int = Field(description="the serial of the key document now served")
+    encryption_keys: list[str] = Field(description="the encryption key ids held, oldest first")
+
+
 class SuspensionOut(BaseModel):
     partner: PartnerOut
     quarantined: list[str] = Field(description="received reports sent back to quarantine")
