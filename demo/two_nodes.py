@@ -164,6 +164,16 @@ class LiveNode:
             time.sleep(0.1)
         raise DemoFailed(f"{self.node_id} did not start within {TIMEOUT:.0f} s")
 
+    def wait_stopped(self) -> int | None:
+        """Wait for a server already sent SIGTERM to exit (killed after 20 s)."""
+        if self.process is None:
+            return None
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
     def stop(self) -> int | None:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else None
@@ -181,8 +191,8 @@ def stop_all(nodes: Sequence[LiveNode]) -> dict[str, int | None]:
     for node in nodes:
         if node.process is not None and node.process.poll() is None:
             node.process.send_signal(signal.SIGTERM)
-    try:
-        return {node.node_id: node.stop() for node in nodes}
+    try:  # wait, without signalling again: a second SIGTERM would cut a graceful stop short
+        return {node.node_id: node.wait_stopped() for node in nodes}
     except KeyboardInterrupt:
         for node in nodes:
             if node.process is not None and node.process.poll() is None:

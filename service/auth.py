@@ -13,6 +13,7 @@ whose user is disabled or gone, is refused.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from typing import Any
 
 import jwt
 from cryptography.exceptions import InvalidKey
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from service.errors import Unauthenticated
 
@@ -29,6 +31,8 @@ ROLES = ("officer", "releaser", "auditor", "admin")
 """Officers submit and read; releasers are officers who may also approve held releases (the
 two-person rule); auditors read the log and decisions, never content; admins run the node."""
 TOKEN_SECRET_NAME = "token-key"  # noqa: S105 - a name, not the secret
+PREVIOUS_TOKEN_SECRET_NAME = "token-key-previous"  # noqa: S105 - a name
+TOKEN_ROTATED_AT_NAME = "token-key-rotated-at"  # noqa: S105 - a name (8-byte Unix seconds)
 ALGORITHM = "EdDSA"
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
 
@@ -83,15 +87,53 @@ class TokenClaims:
     """The user's token generation when it was issued (0 for tokens from before it existed)."""
 
 
-class TokenIssuer:
-    """Issues and verifies the node's officer tokens."""
+def _kid(key: Ed25519PrivateKey) -> str:
+    """The token key's id, in each token's header (``kid``): which key verifies it."""
+    raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return "tk-" + hashlib.sha256(raw).hexdigest()[:16]
 
-    def __init__(self, *, node_id: str, key_seed: bytes, ttl: int) -> None:
+
+class TokenIssuer:
+    """Issues and verifies the node's officer tokens.
+
+    After a rotation of the token key (``liaison node rotate-token-key``) the previous key still
+    verifies tokens for one token lifetime after it, so that officers logged in just before are
+    not cut off; whoever holds a copy of the previous key can mint tokens that pass for that
+    window at most (tokens cannot be backdated past it: ``exp - iat`` is bounded by the
+    lifetime, and the previous key is refused once the window is over, whatever the token says).
+    """
+
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        key_seed: bytes,
+        ttl: int,
+        previous_seed: bytes | None = None,
+        rotated_at: int | None = None,
+    ) -> None:
         self._key = Ed25519PrivateKey.from_private_bytes(key_seed)
         self._public = self._key.public_key()
+        self.kid = _kid(self._key)
+        self._previous: tuple[str, Ed25519PublicKey, int] | None = None
+        if previous_seed is not None and rotated_at is not None:
+            previous = Ed25519PrivateKey.from_private_bytes(previous_seed)
+            self._previous = (_kid(previous), previous.public_key(), rotated_at)
         self.issuer = node_id
         self.audience = f"liaison:{node_id}:api"
         self.ttl = ttl
+
+    def _verifying_key(self, kid: object, now: int) -> Ed25519PublicKey:
+        """The key for a token's ``kid``: the current one, or the previous one until one token
+        lifetime after the rotation."""
+        if kid is None or kid == self.kid:  # tokens from before kids were written: current key
+            return self._public
+        if self._previous is not None and kid == self._previous[0]:
+            _, key, rotated_at = self._previous
+            if now >= rotated_at + self.ttl:
+                raise Unauthenticated("token signed by a token key rotated away")
+            return key
+        raise Unauthenticated(f"token signed by an unknown token key {str(kid)[:24]!r}")
 
     def issue(self, *, username: str, role: str, now: int, generation: int = 0) -> tuple[str, int]:
         """Return a signed token and its lifetime in seconds; ``generation`` is the user's token
@@ -107,7 +149,8 @@ class TokenIssuer:
             "exp": now + self.ttl,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"typ": "JWT"}), self.ttl
+        headers = {"typ": "JWT", "kid": self.kid}
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers=headers), self.ttl
 
     def verify(self, token: str, *, now: int) -> TokenClaims:
         """Check a token's signature, algorithm, issuer, audience and times.
@@ -119,9 +162,10 @@ class TokenIssuer:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM:
                 raise Unauthenticated(f"token algorithm {header.get('alg')!r} is not allowed")
+            public = self._verifying_key(header.get("kid"), now)
             claims = jwt.decode(
                 token,
-                self._public,
+                public,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,

@@ -27,7 +27,13 @@ from service import audit, migrate, reports
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
 from service.audit import ALLOWED, Actor
-from service.auth import TOKEN_SECRET_NAME, PasswordPolicy
+from service.auth import (
+    PREVIOUS_TOKEN_SECRET_NAME,
+    TOKEN_ROTATED_AT_NAME,
+    TOKEN_SECRET_NAME,
+    PasswordPolicy,
+    TokenIssuer,
+)
 from service.db import Database
 from service.errors import Conflict
 from service.identity import create_user
@@ -283,3 +289,34 @@ def rotate_encryption_keys(
     finally:
         db.dispose()
     return Rotation(new.kid, new.not_after, destroyed, serial)
+
+
+def rotate_token_key(
+    settings: Settings, passphrase: str, *, now: int, kdf: KdfParams | None = None
+) -> str:
+    """Make a new token key (the officers' bearer tokens are signed with it); the previous one
+    still verifies tokens issued before now, for one token lifetime (``service.auth.TokenIssuer``).
+    Use it when the key file may have been copied: a thief's tokens stop working after that
+    window. Returns the new key's id. A running ``serve`` uses it once it reads the key file
+    again (``liaison node reload-keys``, SIGHUP).
+
+    Raises:
+        KeyFileError: wrong passphrase or an unsafe key file.
+    """
+    keys = load_identity(settings.key_file, passphrase)
+    keys.secrets[PREVIOUS_TOKEN_SECRET_NAME] = keys.secrets[TOKEN_SECRET_NAME]
+    keys.secrets[TOKEN_SECRET_NAME] = os.urandom(32)
+    keys.secrets[TOKEN_ROTATED_AT_NAME] = now.to_bytes(8, "big")
+    kid = TokenIssuer(node_id=keys.node_id, key_seed=keys.secrets[TOKEN_SECRET_NAME], ttl=1).kid
+    db = open_database(settings.sqlalchemy_url)
+    try:
+        with db.write() as session:
+            audit.record(session, actor=Actor.system("console"), action="key.rotate_token",
+                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
+                         object_type="key", object_id=kid,
+                         reason="new token key; the previous one verifies tokens issued before "
+                                "now for one token lifetime")  # fmt: skip
+            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction, as above
+    finally:
+        db.dispose()
+    return kid

@@ -20,7 +20,14 @@ from crypto.keys import NodeIdentity
 from policies import Policy
 from service.atrest import SECRET_NAME as DATA_KEY_NAME
 from service.atrest import DataKey
-from service.auth import TOKEN_SECRET_NAME, PasswordPolicy, TokenIssuer, hash_password
+from service.auth import (
+    PREVIOUS_TOKEN_SECRET_NAME,
+    TOKEN_ROTATED_AT_NAME,
+    TOKEN_SECRET_NAME,
+    PasswordPolicy,
+    TokenIssuer,
+    hash_password,
+)
 from service.db import Database
 from service.keyring import Keyring, key_serial
 from service.settings import Settings
@@ -69,10 +76,17 @@ class Node:
         if self.http_client is None:
             timeout = self.settings.delivery_timeout
             self.http_client = lambda: httpx.AsyncClient(timeout=timeout)
-        self.tokens = TokenIssuer(
-            node_id=self.identity.node_id,
-            key_seed=self.identity.secrets[TOKEN_SECRET_NAME],
+        self.tokens = self._token_issuer(self.identity)
+
+    def _token_issuer(self, identity: NodeIdentity) -> TokenIssuer:
+        secrets = identity.secrets
+        rotated = secrets.get(TOKEN_ROTATED_AT_NAME)
+        return TokenIssuer(
+            node_id=identity.node_id,
+            key_seed=secrets[TOKEN_SECRET_NAME],
             ttl=self.settings.token_ttl,
+            previous_seed=secrets.get(PREVIOUS_TOKEN_SECRET_NAME),
+            rotated_at=int.from_bytes(rotated, "big") if rotated is not None else None,
         )
 
     @functools.cached_property
@@ -81,19 +95,22 @@ class Node:
 
     def replace_identity(self, identity: NodeIdentity) -> None:
         """Serve ``identity`` (the key file read again after a rotation) from now on: its
-        encryption keys, and a key document signed anew. Only the encryption keys may differ.
+        encryption keys, a key document signed anew, and its token key. The data key and the
+        signing identity may not differ.
 
         Raises:
-            ValueError: another node's keys, another signing identity, or other secrets.
+            ValueError: another node's keys, another signing identity, or another data key.
         """
         if identity.node_id != self.node_id:
             raise ValueError(f"the key file is {identity.node_id}'s, not {self.node_id}'s")
         if identity.signing.public.key_id != self.identity.signing.public.key_id:
             raise ValueError("the key file holds another signing identity: that is a new "
                              "identity for the partners to pin, not a rotation")  # fmt: skip
-        if identity.secrets != self.identity.secrets:
-            raise ValueError("the key file's data or token keys changed: restart serve")
+        if identity.secrets.get(DATA_KEY_NAME) != self.identity.secrets.get(DATA_KEY_NAME):
+            raise ValueError("the key file holds another data key: restart serve")
+        tokens = self._token_issuer(identity)
         self.identity = identity
+        self.tokens = tokens
         self.__dict__.pop("key_document", None)  # signed again, at its new serial, on next use
 
     @functools.cached_property

@@ -68,6 +68,13 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
     rotate.add_argument("--lifetime-days", type=int, default=90, metavar="DAYS")
     add_command(
         cmds,
+        "rotate-token-key",
+        node_rotate_token_key,
+        (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
+        help="make a new token key: tokens of the old one end a token lifetime later",
+    )
+    add_command(
+        cmds,
         "reload-keys",
         node_reload_keys,
         (shared.url, shared.json),
@@ -170,6 +177,24 @@ def node_rotate_keys(args: argparse.Namespace, ctx: Context) -> int:
     )
     emit("a running liaison serve serves it after liaison node reload-keys (or SIGHUP); "
          "partners fetch it within their key_refresh_seconds")  # fmt: skip
+    return 0
+
+
+def node_rotate_token_key(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import local
+
+    rotation = local.rotate_token_key(
+        require_data_dir(args),
+        passphrase=read_passphrase(args),
+        kdf_memory_kib=opt(args, "kdf_memory_kib"),
+    )
+    if opt(args, "json"):
+        emit_json(rotation)
+        return 0
+    window = rotation["previous_accepted_for_seconds"]
+    emit(f"new token key {rotation['new_token_key']}; the previous one is refused {window} s "
+         "from now. A running node signs with the new one once it reads the key file again "
+         "(liaison node reload-keys, or SIGHUP)")  # fmt: skip
     return 0
 
 

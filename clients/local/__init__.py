@@ -17,7 +17,7 @@ errors are translated at this boundary (:func:`.boundary.translated`), with ``ra
 """
 
 from clients.local.console import add_partner, add_user, fetch_key_document
-from clients.local.node import fingerprint, init, missing_policy, rotate_keys
+from clients.local.node import fingerprint, init, missing_policy, rotate_keys, rotate_token_key
 from clients.local.server import serve
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "init",
     "missing_policy",
     "rotate_keys",
+    "rotate_token_key",
     "serve",
 ]

@@ -179,3 +179,22 @@ def rotate_keys(
         "destroyed": rotation.destroyed,
         "key_serial": rotation.serial,
     }
+
+
+def rotate_token_key(
+    data_dir: Path, *, passphrase: str, kdf_memory_kib: int | None = None
+) -> dict[str, Any]:
+    """Make a new token key; the previous one verifies earlier tokens for one token lifetime.
+
+    Raises:
+        LiaisonError: no node there, or the key file cannot be opened.
+    """
+    from crypto.keys import KdfParams
+    from service.bootstrap import rotate_token_key as rotate
+
+    cost = cheap_cost(kdf_memory_kib)
+    settings = node_settings(data_dir)
+    with translated():
+        kid = rotate(settings, passphrase, now=int(time.time()),
+                     kdf=KdfParams(**cost) if cost else None)  # fmt: skip
+    return {"new_token_key": kid, "previous_accepted_for_seconds": settings.token_ttl}

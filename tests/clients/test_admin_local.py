@@ -391,3 +391,19 @@ def test_node_rotate_keys(cli, tmp_path):
         "node", "rotate-keys", "--data-dir", str(data_dir), env={"LIAISON_PASSPHRASE": "wrong"}
     )
     assert wrong.code != 0 and "passphrase" in wrong.err
+
+
+def test_node_rotate_token_key(cli, tmp_path):
+    data_dir = tmp_path / "iq"
+    assert init(cli, data_dir, "--kdf-memory-kib", "8192").code == 0
+    done = cli("node", "rotate-token-key", "--data-dir", str(data_dir), "--kdf-memory-kib",
+               "8192", "--json", env=SECRET)  # fmt: skip
+    assert done.code == 0, done.err
+    info = json.loads(done.out)
+    assert info["new_token_key"].startswith("tk-") and info["previous_accepted_for_seconds"] == 900
+    human = cli("node", "rotate-token-key", "--data-dir", str(data_dir), "--kdf-memory-kib",
+                "8192", env=SECRET)  # fmt: skip
+    assert human.code == 0 and "node reload-keys" in human.out
+    wrong = cli("node", "rotate-token-key", "--data-dir", str(data_dir),
+                env={"LIAISON_PASSPHRASE": "wrong"})  # fmt: skip
+    assert wrong.code != 0 and "passphrase" in wrong.err

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from crypto.keys import load_identity
-from service.bootstrap import open_node, rotate_encryption_keys
+from service.auth import TokenIssuer
+from service.bootstrap import open_node, rotate_encryption_keys, rotate_token_key
 from service.exchange import Puller
 from service.federation import wire
 from service.models import AuditEvent, Delivery, Partner
@@ -117,3 +118,38 @@ async def test_a_key_file_of_another_identity_is_refused_and_the_old_keys_kept(p
     with sy.node.db.read() as s:
         [refused] = s.scalars(select(AuditEvent).where(AuditEvent.action == "key.reload")).all()
         assert refused.outcome == "denied" and "IQ" in (refused.reason or "")
+
+
+async def test_a_rotated_token_key_ends_the_old_keys_tokens_one_lifetime_later(pinned, clock):
+    iq, _ = pinned
+    node = iq.node
+    old_seed = node.identity.secrets["token-key"]
+    officer = await iq.login("officer")  # signed by the old key
+    kid = rotate_token_key(node.settings, PASSPHRASE, now=node.now(), kdf=FAST_KDF)
+    admin = await iq.login("admin")  # still the old key: the node has not read the file yet
+    async with iq.client() as c:
+        r = await c.post("/api/v1/admin/node/reload-keys", headers=admin)
+        assert r.status_code == 200, r.text
+        assert (await c.get("/api/v1/reports", headers=officer)).status_code == 200  # the window
+        fresh = await iq.login("officer")
+        assert (
+            node.tokens.kid == kid
+            and (await c.get("/api/v1/reports", headers=fresh)).status_code == 200
+        )
+        # One token lifetime after the rotation, nothing the old key signs passes, whatever its
+        # times say: the officer's token, or one minted by whoever copied the old key.
+        clock.advance(node.settings.token_ttl)
+        thief = TokenIssuer(node_id="IQ", key_seed=old_seed, ttl=node.settings.token_ttl)
+        for now in (node.now(), node.now() - 60, node.now() - node.settings.token_ttl + 5):
+            forged, _ = thief.issue(username="admin", role="admin", now=now)
+            r = await c.get("/api/v1/admin/users", headers={"Authorization": f"Bearer {forged}"})
+            assert r.status_code == 401, now
+        assert (
+            await c.get("/api/v1/reports", headers=await iq.login("officer"))
+        ).status_code == 200
+    with node.db.read() as s:
+        [rotated] = s.scalars(select(AuditEvent).where(AuditEvent.action == "key.rotate_token"))
+        assert rotated.object_id == kid
+        reasons = [e.reason or "" for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "auth.token"))]  # fmt: skip
+    assert any("rotated away" in reason for reason in reasons)
