@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crypto import merkle
@@ -165,13 +166,26 @@ def get(session: Session, size: int | None) -> AuditCheckpoint:
 
 
 def cosignatures(session: Session, size: int) -> list[AuditCosignature]:
+    """The cosignatures that count for a checkpoint (not those distrusted)."""
     return list(
         session.scalars(
             select(AuditCosignature)
-            .where(AuditCosignature.size == size)
+            .where(AuditCosignature.size == size, AuditCosignature.distrusted_at.is_(None))
             .order_by(AuditCosignature.witness)
         )
     )
+
+
+def distrust_cosignatures(session: Session, witness: str, since: int, at: datetime) -> int:
+    """Stop counting every cosignature ``witness`` gave at or after ``since`` (Unix seconds, its
+    own timestamp): its keys may have been in other hands then. Returns how many."""
+    changed = session.execute(
+        update(AuditCosignature)
+        .where(AuditCosignature.witness == witness, AuditCosignature.timestamp >= since,
+               AuditCosignature.distrusted_at.is_(None))
+        .values(distrusted_at=at)
+    )  # fmt: skip
+    return int(changed.rowcount or 0)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

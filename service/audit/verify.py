@@ -43,7 +43,9 @@ def records(session: Session) -> Iterator[dict[str, Any]]:
 
 def signed_checkpoints(session: Session) -> list[SignedCheckpoint]:
     cosigned: dict[int, list[tuple[str, str]]] = {}
-    for row in session.scalars(select(AuditCosignature)):
+    for row in session.scalars(
+        select(AuditCosignature).where(AuditCosignature.distrusted_at.is_(None))
+    ):
         cosigned.setdefault(row.size, []).append((row.witness, row.line))
     return [
         SignedCheckpoint(c.note, tuple(cosigned.get(c.size, ())))

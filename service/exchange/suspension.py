@@ -11,7 +11,8 @@ While a partner is suspended the node trusts nothing its keys sign and sends it 
   (``pull.pinned_partners``). Reports keep being submitted and queue up for it;
 * with ``compromised_since``, every report it signed that arrived from then on goes back to
   quarantine for an officer's review (``reports.quarantine_signed_since``), out of the inbox
-  and its TAXII collection.
+  and its TAXII collection; and every cosignature it gave on this node's checkpoints from then
+  on stops counting (kept as evidence: ``audit.checkpoints.distrust_cosignatures``).
 
 Resuming lets the held queue go out as it is. Each change is an audit record
 (``partner.suspend``, ``partner.resume``) with what it did.
@@ -25,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.audit import ALLOWED, Actor, record
+from service.audit import ALLOWED, Actor, checkpoints, record
 from service.errors import BadRequest, Conflict, NotFound
 from service.models import Delivery, Partner
 from service.node import Node
@@ -38,6 +39,8 @@ class Suspension:
     quarantined: list[str]
     held: int
     """Deliveries to the partner now held (pending, not sent)."""
+    distrusted: int = 0
+    """Cosignatures it gave on this node's checkpoints since the compromise, no longer counted."""
 
 
 def _partner(session: Session, node_id: str) -> Partner:
@@ -85,18 +88,21 @@ def suspend_partner(
     partner.suspended_at = now
     partner.compromised_since = compromised_since
     partner.suspended_reason = reason.strip()[:2000] or None
-    quarantined = []
+    quarantined, distrusted = [], 0
     if compromised_since is not None:
         quarantined = quarantine_signed_since(session, node, partner.id, partner.node_id,
                                               compromised_since, actor)  # fmt: skip
+        distrusted = checkpoints.distrust_cosignatures(
+            session, partner.node_id, int(compromised_since.timestamp()), now
+        )
     held = _held(session, partner)
     since = f"compromised since {compromised_since.isoformat()}; " if compromised_since else ""
+    why = f"; {partner.suspended_reason}" if partner.suspended_reason else ""
     record(session, actor=actor, action="partner.suspend", outcome=ALLOWED, at=now,
            object_type="partner", object_id=partner.node_id,
-           reason=f"{since}{len(quarantined)} received reports back to quarantine; {held} "
-                  f"deliveries held" + (f"; {partner.suspended_reason}"
-                                        if partner.suspended_reason else ""))  # fmt: skip
-    return Suspension(partner, quarantined, held)
+           reason=f"{since}{len(quarantined)} received reports back to quarantine; "
+                  f"{distrusted} cosignatures distrusted; {held} deliveries held{why}")  # fmt: skip
+    return Suspension(partner, quarantined, held, distrusted)
 
 
 def resume_partner(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:

@@ -69,6 +69,9 @@ class AuditCosignature(Base):
     line: Mapped[str] = mapped_column(Text)
     timestamp: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Set when the witness was suspended as compromised since before this cosignature: kept as
+    # evidence, no longer counted (service.audit.checkpoints.distrust_cosignatures).
+    distrusted_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class WitnessedCheckpoint(Base):

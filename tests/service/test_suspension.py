@@ -11,9 +11,10 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from service.models import Delivery, Inbound, TaxiiObject
+from service.exchange import witness_all
+from service.models import AuditCosignature, Delivery, Inbound, TaxiiObject
 from tests.service.test_enforcement import amber_report, events, received, submit
-from tests.twonode import REPORTS
+from tests.twonode import REPORTS, verify_log
 
 pytestmark = pytest.mark.anyio
 
@@ -201,3 +202,27 @@ async def test_the_damage_report_names_what_the_copied_keys_expose_and_could_for
     assert bad.status_code == 400 and officer.status_code == 403
     [read] = events(iq, "partner.damage")
     assert "2 of 3 envelopes sealed after" in (read.reason or "")
+
+
+async def test_cosignatures_given_since_the_compromise_stop_counting(pinned, clock):
+    iq, sy = pinned
+    assert (await submit(iq, report())).status_code == 201
+    await iq.deliver()
+    await witness_all(sy.node)  # SY cosigns IQ's checkpoint: before the compromise
+    clock.advance(600)
+    since = iq.node.utcnow()
+    clock.advance(60)
+    assert (await submit(iq, report())).status_code == 201
+    await iq.deliver()
+    await witness_all(sy.node)  # ... and a later one, which a thief could have made
+    assert [c.cosigned_by for c in verify_log(iq.node).checkpoints][-2:] == [("SY",), ("SY",)]
+
+    r = await admin_post(iq, "SY/suspend", {"compromised_since": since.isoformat()})
+    assert r.status_code == 200 and r.json()["distrusted_cosignatures"] == 1
+    report_after = verify_log(iq.node)
+    assert report_after.ok
+    cosigned = [c.cosigned_by for c in report_after.checkpoints if c.cosigned_by]
+    assert cosigned == [("SY",)]  # only the one given before the compromise counts
+    with iq.node.db.read() as s:
+        rows = list(s.scalars(select(AuditCosignature).order_by(AuditCosignature.size)))
+    assert [r.distrusted_at is not None for r in rows] == [False, True]  # kept, as evidence

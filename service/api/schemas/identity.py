@@ -124,10 +124,12 @@ class SuspensionOut(BaseModel):
     partner: PartnerOut
     quarantined: list[str] = Field(description="received reports sent back to quarantine")
     held: int = Field(description="deliveries to the partner held (pending, not sent)")
+    distrusted_cosignatures: int = Field(0, description="its cosignatures since then, not counted")
 
     @classmethod
     def of(cls, s: exchange.Suspension) -> SuspensionOut:
-        return cls(partner=PartnerOut.of(s.partner), quarantined=s.quarantined, held=s.held)
+        return cls(partner=PartnerOut.of(s.partner), quarantined=s.quarantined, held=s.held,
+                   distrusted_cosignatures=s.distrusted)  # fmt: skip
 
 
 class IntegrationCreate(BaseModel):
