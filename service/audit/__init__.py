@@ -23,6 +23,7 @@ from service.audit.records import (
     Outcome,
     denial,
     record,
+    refusal_recorded,
 )
 from service.audit.verify import verify
 
@@ -44,6 +45,7 @@ __all__ = [
     "queries",
     "raise_alert",
     "record",
+    "refusal_recorded",
     "size",
     "verify",
 ]

@@ -10,6 +10,8 @@ record the next leaf of the log's Merkle tree.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +19,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from service.audit.log import pend
+from service.errors import ServiceError
 from service.models import AuditEvent
 
 
@@ -119,3 +122,22 @@ def denial(
 ) -> Entry:
     """The record of a denied action, to attach to the error that refuses it."""
     return Entry(actor, action, DENIED, at, object_type, object_id, reason, policy_version)
+
+
+@contextmanager
+def refusal_recorded(
+    actor: Actor,
+    action: str,
+    clock: Callable[[], datetime],
+    *,
+    object_type: str,
+    object_id: str | None = None,
+) -> Iterator[None]:
+    """Any :class:`ServiceError` raised inside carries the denial of ``action`` (its reason
+    the error's own), so that a refused change is recorded although nothing changed."""
+    try:
+        yield
+    except ServiceError as exc:
+        refusal = denial(actor, action, clock(), exc.diagnostics(), object_type=object_type,
+                         object_id=object_id)  # fmt: skip
+        raise exc.recording(refusal) from None

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.envelope import parse_header
-from service.audit import ALLOWED, Actor, record
+from service.audit import ALLOWED, Actor, record, refusal_recorded
 from service.errors import BadRequest, NotFound
 from service.models import Delivery, Inbound, Partner, Report
 from service.node import Node
@@ -72,7 +72,7 @@ class DamageReport:
         return dict(Counter(item.tlp for item in self.signed))
 
 
-def damage_report(
+def _damage_report(
     session: Session, node: Node, node_id: str, since: datetime, actor: Actor
 ) -> DamageReport:
     """What the copied keys of partner ``node_id`` could expose or forge from ``since`` on.
@@ -118,3 +118,17 @@ def damage_report(
            reason=f"since {since.isoformat()}: {after} of {len(sealed)} envelopes sealed after, "
                   f"{len(signed)} received reports signed in the window")  # fmt: skip
     return report
+
+
+def damage_report(
+    session: Session, node: Node, node_id: str, since: datetime, actor: Actor
+) -> DamageReport:
+    """:func:`_damage_report`; a refusal carries its ``partner.damage`` denial.
+
+    Raises:
+        NotFound: no such partner.
+        BadRequest: ``since`` without a time zone, or in the future.
+    """
+    with refusal_recorded(actor, "partner.damage", node.utcnow, object_type="partner",
+                          object_id=node_id[:63]):  # fmt: skip
+        return _damage_report(session, node, node_id, since, actor)

@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.audit import ALLOWED, Actor, checkpoints, record
+from service.audit import ALLOWED, Actor, checkpoints, record, refusal_recorded
 from service.errors import BadRequest, Conflict, NotFound
 from service.models import Delivery, Partner
 from service.node import Node
@@ -58,7 +58,7 @@ def _held(session: Session, partner: Partner) -> int:
     return int(session.scalar(query) or 0)
 
 
-def suspend_partner(
+def _suspend(
     session: Session,
     node: Node,
     node_id: str,
@@ -105,7 +105,7 @@ def suspend_partner(
     return Suspension(partner, quarantined, held, distrusted)
 
 
-def resume_partner(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:
+def _resume(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:
     """End a suspension: the held queue goes out, the partner's signatures count again. The
     reports quarantined by the suspension stay quarantined for review.
 
@@ -126,3 +126,38 @@ def resume_partner(session: Session, node: Node, node_id: str, *, actor: Actor) 
            reason=f"suspended since {began.isoformat()}; {held} deliveries go out")  # fmt: skip
     node.db.after_commit(session, node.wakeup.ring)  # the worker sends the held queue at once
     return Suspension(partner, [], held)
+
+
+def suspend_partner(
+    session: Session,
+    node: Node,
+    node_id: str,
+    *,
+    actor: Actor,
+    compromised_since: datetime | None = None,
+    reason: str = "",
+) -> Suspension:
+    """Suspend a partner (see the module's docstring); a refusal carries its
+    ``partner.suspend`` denial.
+
+    Raises:
+        NotFound: no such partner.
+        BadRequest: ``compromised_since`` in the future, or without a time zone.
+        Conflict: already suspended (``already_suspended``).
+    """
+    with refusal_recorded(actor, "partner.suspend", node.utcnow, object_type="partner",
+                          object_id=node_id[:63]):  # fmt: skip
+        return _suspend(session, node, node_id, actor=actor,
+                        compromised_since=compromised_since, reason=reason)  # fmt: skip
+
+
+def resume_partner(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:
+    """End a suspension (:func:`_resume`); a refusal carries its ``partner.resume`` denial.
+
+    Raises:
+        NotFound: no such partner.
+        Conflict: not suspended (``not_suspended``).
+    """
+    with refusal_recorded(actor, "partner.resume", node.utcnow, object_type="partner",
+                          object_id=node_id[:63]):  # fmt: skip
+        return _resume(session, node, node_id, actor=actor)

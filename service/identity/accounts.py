@@ -12,11 +12,13 @@ change is an audit record (``user.disable``, ``user.enable``, ``user.passwd``, `
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies import ROLE_MAY_READ_CONTENT
-from service.audit import ALLOWED, Actor, record
+from service.audit import ALLOWED, Actor, record, refusal_recorded
 from service.auth import ROLES, check_password_strength, hash_password
 from service.errors import BadRequest, Conflict, NotFound
 from service.identity.sessions import end_user_sessions
@@ -25,6 +27,11 @@ from service.models import User
 from service.node import Node
 
 ADMIN = "admin"
+
+
+def _refusal_recorded(node: Node, actor: Actor, action: str, username: str) -> Any:
+    return refusal_recorded(actor, action, node.utcnow, object_type="user",
+                            object_id=username[:128])  # fmt: skip
 
 
 def _user(session: Session, username: str) -> User:
@@ -75,13 +82,14 @@ def disable_user(session: Session, node: Node, username: str, actor: Actor) -> U
         NotFound: no such user.
         Conflict: already disabled (``already_disabled``), or the last enabled administrator.
     """
-    user = _user(session, username)
-    if user.disabled:
-        raise Conflict(f"user {username!r} is already disabled", code="already_disabled")
-    _keep_an_admin(session, user, "disabled")
-    user.disabled = True
-    _record(session, node, actor, "user.disable", user, _end_all(session, user))
-    return user
+    with _refusal_recorded(node, actor, "user.disable", username):
+        user = _user(session, username)
+        if user.disabled:
+            raise Conflict(f"user {username!r} is already disabled", code="already_disabled")
+        _keep_an_admin(session, user, "disabled")
+        user.disabled = True
+        _record(session, node, actor, "user.disable", user, _end_all(session, user))
+        return user
 
 
 def enable_user(session: Session, node: Node, username: str, actor: Actor) -> User:
@@ -91,14 +99,15 @@ def enable_user(session: Session, node: Node, username: str, actor: Actor) -> Us
         NotFound: no such user.
         Conflict: not disabled (``not_disabled``).
     """
-    user = _user(session, username)
-    if not user.disabled:
-        raise Conflict(f"user {username!r} is not disabled", code="not_disabled")
-    user.disabled = False
-    user.failed_logins = 0
-    user.last_failed_login_at = None
-    _record(session, node, actor, "user.enable", user, "enabled")
-    return user
+    with _refusal_recorded(node, actor, "user.enable", username):
+        user = _user(session, username)
+        if not user.disabled:
+            raise Conflict(f"user {username!r} is not disabled", code="not_disabled")
+        user.disabled = False
+        user.failed_logins = 0
+        user.last_failed_login_at = None
+        _record(session, node, actor, "user.enable", user, "enabled")
+        return user
 
 
 def set_password(session: Session, node: Node, username: str, password: str, actor: Actor) -> User:
@@ -109,15 +118,18 @@ def set_password(session: Session, node: Node, username: str, password: str, act
         NotFound: no such user.
         BadRequest: a weak password.
     """
-    weakness = check_password_strength(password, node.password_policy)
-    if weakness:
-        raise BadRequest(weakness)
-    user = _user(session, username)
-    user.password_hash = hash_password(password, node.password_policy)
-    user.failed_logins = 0
-    user.last_failed_login_at = None
-    _record(session, node, actor, "user.passwd", user, "password set; " + _end_all(session, user))
-    return user
+    with _refusal_recorded(node, actor, "user.passwd", username):
+        weakness = check_password_strength(password, node.password_policy)
+        if weakness:
+            raise BadRequest(weakness)
+        user = _user(session, username)
+        user.password_hash = hash_password(password, node.password_policy)
+        user.failed_logins = 0
+        user.last_failed_login_at = None
+        _record(
+            session, node, actor, "user.passwd", user, "password set; " + _end_all(session, user)
+        )
+        return user
 
 
 def set_role(session: Session, node: Node, username: str, role: str, actor: Actor) -> User:
@@ -128,17 +140,18 @@ def set_role(session: Session, node: Node, username: str, role: str, actor: Acto
         BadRequest: not a role.
         Conflict: the role it has already (``same_role``), or demoting the last administrator.
     """
-    if role not in ROLES:
-        raise BadRequest(f"role must be one of {', '.join(ROLES)}, not {role[:20]!r}")
-    user = _user(session, username)
-    if user.role == role:
-        raise Conflict(f"user {username!r} already has the role {role}", code="same_role")
-    if role != ADMIN:
-        _keep_an_admin(session, user, "demoted")
-    before, user.role = user.role, role
-    _record(session, node, actor, "user.set_role", user,
-            f"{before} -> {role}; " + _end_all(session, user))  # fmt: skip
-    return user
+    with _refusal_recorded(node, actor, "user.set_role", username):
+        if role not in ROLES:
+            raise BadRequest(f"role must be one of {', '.join(ROLES)}, not {role[:20]!r}")
+        user = _user(session, username)
+        if user.role == role:
+            raise Conflict(f"user {username!r} already has the role {role}", code="same_role")
+        if role != ADMIN:
+            _keep_an_admin(session, user, "demoted")
+        before, user.role = user.role, role
+        _record(session, node, actor, "user.set_role", user,
+                f"{before} -> {role}; " + _end_all(session, user))  # fmt: skip
+        return user
 
 
 def set_clearance(
@@ -150,10 +163,13 @@ def set_clearance(
         NotFound: no such user.
         BadRequest: not a TLP level, or a role that reads no content.
     """
-    level = parse_clearance(clearance)
-    user = _user(session, username)
-    if user.role not in ROLE_MAY_READ_CONTENT:
-        raise BadRequest(f"role {user.role!r} reads no report content, so it takes no clearance")
-    before, user.clearance = user.clearance, level.value
-    _record(session, node, actor, "user.set_clearance", user, f"{before} -> {level.value}")
-    return user
+    with _refusal_recorded(node, actor, "user.set_clearance", username):
+        level = parse_clearance(clearance)
+        user = _user(session, username)
+        if user.role not in ROLE_MAY_READ_CONTENT:
+            raise BadRequest(
+                f"role {user.role!r} reads no report content, so it takes no clearance"
+            )
+        before, user.clearance = user.clearance, level.value
+        _record(session, node, actor, "user.set_clearance", user, f"{before} -> {level.value}")
+        return user

@@ -16,6 +16,11 @@ pytestmark = pytest.mark.anyio
 NEW_PASSWORD = "a new and longer password 7"
 
 
+def done(node: TestNode, action: str):
+    """The changes that were made (refused ones are recorded too, as denied)."""
+    return [e for e in events(node, action) if e.outcome == "allowed"]
+
+
 async def _get(node: TestNode, headers: dict[str, str], path: str = "/api/v1/reports"):
     async with node.client() as c:
         return await c.get(path, headers=headers)
@@ -46,7 +51,7 @@ async def test_disabling_a_user_ends_their_tokens_and_console_sessions_at_once(p
         r = await b.get("/console/reports")
         assert r.status_code == 303 and "/console/login" in r.headers["location"]
     assert await _login(iq, "officer") == 401
-    [disabled] = events(iq, "user.disable")
+    [disabled] = done(iq, "user.disable")
     assert disabled.actor == "admin" and disabled.object_id == "officer"
     assert "1 console sessions ended" in (disabled.reason or "")
     assert any("disabled" in (e.reason or "") for e in events(iq, "auth.token"))
@@ -71,7 +76,7 @@ async def test_a_new_password_ends_every_token_issued_before(pinned):
     assert r.status_code == 401 and "ended" in str(events(iq, "auth.token")[-1].reason)
     assert await _login(iq, "officer") == 401
     assert await _login(iq, "officer", NEW_PASSWORD) == 200
-    [changed] = events(iq, "user.passwd")
+    [changed] = done(iq, "user.passwd")
     assert changed.object_id == "officer" and NEW_PASSWORD not in (changed.reason or "")
 
 
@@ -87,7 +92,7 @@ async def test_a_role_change_ends_tokens_of_the_old_role(pinned):
     assert r.status_code == 409 and r.json()["code"] == "same_role"
     r = await _admin(iq, admin, "officer", "role", {"role": "overlord"})
     assert r.status_code == 400
-    [changed] = events(iq, "user.set_role")
+    [changed] = done(iq, "user.set_role")
     assert (changed.reason or "").startswith("officer -> releaser")
 
 
@@ -106,7 +111,7 @@ async def test_a_lower_clearance_applies_at_the_next_request(pinned):
     assert r.status_code == 400 and "no clearance" in r.json()["detail"]
     r = await _admin(iq, admin, "officer", "clearance", {"clearance": "ultraviolet"})
     assert r.status_code == 400
-    assert [(e.reason or "") for e in events(iq, "user.set_clearance")] == ["amber+strict -> green"]
+    assert [(e.reason or "") for e in done(iq, "user.set_clearance")] == ["amber+strict -> green"]
 
 
 async def test_the_last_administrator_cannot_be_disabled_or_demoted(pinned):
@@ -116,6 +121,9 @@ async def test_the_last_administrator_cannot_be_disabled_or_demoted(pinned):
     assert r.status_code == 409 and r.json()["code"] == "last_admin"
     r = await _admin(iq, admin, "admin", "role", {"role": "auditor"})
     assert r.status_code == 409 and r.json()["code"] == "last_admin"
+    [refused] = events(iq, "user.disable")  # the refusal is recorded, with why
+    assert refused.outcome == "denied" and "last enabled administrator" in (refused.reason or "")
+    assert [e.outcome for e in events(iq, "user.set_role")] == ["denied"]
     assert (await _get(iq, admin, "/api/v1/admin/users")).status_code == 200
     iq.add_user("second-admin", "admin")
     r = await _admin(iq, admin, "admin", "disable")

@@ -72,7 +72,8 @@ async def test_nothing_goes_to_a_suspended_partner_and_nothing_it_signs_is_accep
     assert received(iq) == []
     refusals = [e.reason or "" for e in events(iq, "federation.refuse")]
     assert refusals and all("suspended" in reason for reason in refusals)
-    [suspended] = events(iq, "partner.suspend")
+    suspended, refused = events(iq, "partner.suspend")  # the second one, refused, is recorded
+    assert (suspended.outcome, refused.outcome) == ("allowed", "denied")
     assert "a key file copy was found" in (suspended.reason or "")
 
     r = await admin_post(iq, "SY/resume")
@@ -81,7 +82,7 @@ async def test_nothing_goes_to_a_suspended_partner_and_nothing_it_signs_is_accep
     assert states(iq) == ["acknowledged"] and len(received(sy)) == 1
     r = await admin_post(iq, "SY/resume")
     assert r.status_code == 409 and r.json()["code"] == "not_suspended"
-    assert len(events(iq, "partner.resume")) == 1
+    assert [e.outcome for e in events(iq, "partner.resume")] == ["allowed", "denied"]
 
 
 async def test_what_it_signed_since_the_compromise_goes_back_to_quarantine(pinned, clock):
@@ -132,7 +133,9 @@ async def test_bad_requests_and_other_roles_change_nothing(pinned):
     async with iq.client() as c:
         [partner] = (await c.get("/api/v1/admin/partners", headers=headers)).json()
     assert partner["suspended_at"] is None
-    assert events(iq, "partner.suspend") == []
+    refused = events(iq, "partner.suspend")  # each refusal recorded, nothing allowed
+    assert [(e.outcome, e.object_id) for e in refused] == [("denied", "ZZ"), ("denied", "SY")]
+    assert "future" in (refused[-1].reason or "")
 
 
 async def test_no_courier_file_is_made_for_a_suspended_partner(pinned):
@@ -200,7 +203,8 @@ async def test_the_damage_report_names_what_the_copied_keys_expose_and_could_for
     assert len(damage["sealed"]) == 3 and all(i["recipient_key"] for i in damage["sealed"])
     assert "title" not in r.text and "Escape" not in r.text  # metadata only
     assert bad.status_code == 400 and officer.status_code == 403
-    [read] = events(iq, "partner.damage")
+    read, future = events(iq, "partner.damage")
+    assert (read.outcome, future.outcome) == ("allowed", "denied")
     assert "2 of 3 envelopes sealed after" in (read.reason or "")
 
 
