@@ -12,6 +12,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "بالأمر liaison partner add بعد مقارنة البصمات هاتفياً.",
     ),
     "admin.partners.empty": ("No partner is pinned yet.", "لم يُثبَّت أي شريك بعد."),
+    "admin.partner.suspended": ("suspended", "معلَّق"),
+    "admin.partner.suspended_at": ("Suspended", "تاريخ التعليق"),
+    "admin.partner.compromised_since": ("Keys compromised since", "المفاتيح مخترقة منذ"),
+    "admin.partner.suspended_reason": ("Why", "السبب"),
+    "admin.partner.suspended_help": (
+        "Nothing is sealed or sent to this partner and nothing its keys sign is accepted; its "
+        "deliveries wait. Resume it with liaison partner resume once it has recovered.",
+        "لا يُختم ولا يُرسل شيء إلى هذا الشريك ولا يُقبل شيء توقّعه مفاتيحه؛ تنتظر رسائله. "
+        "أعِد تفعيله بالأمر liaison partner resume بعد أن يتعافى.",
+    ),
     "admin.partner.heading": ("Partner {node}", "الشريك {node}"),
     "admin.partner.in_sync": ("up to date", "متزامن"),
     "admin.partner.backlogged": ("reports waiting", "تقارير بانتظار التسليم"),

@@ -108,6 +108,23 @@ async def test_the_partners_page_shows_each_partners_sync_status(pinned, clock):
         assert "Next sequence number 3" in card
 
 
+async def test_the_partners_page_shows_a_suspended_partner(pinned):
+    iq, _ = pinned
+    admin = await iq.login("admin")
+    async with iq.client() as c:
+        r = await c.post("/api/v1/admin/partners/SY/suspend", headers=admin,
+                         json={"compromised_since": "2026-01-01T00:00:00Z",
+                               "reason": "<b>copied</b> key file"})  # fmt: skip
+        assert r.status_code == 200, r.text
+    async with Browser(iq) as b:
+        await b.login("admin")
+        r = await b.get("/console/admin/partners")
+        page = unescape(re.sub(r"<[^>]+>", " ", r.text))
+    assert "suspended" in page and "Keys compromised since" in page
+    assert "2026-01-01 00:00:00 UTC" in page and "nothing its keys sign is accepted" in page
+    assert "<b>copied</b>" not in r.text and "&lt;b&gt;copied&lt;/b&gt;" in r.text
+
+
 async def test_the_partners_page_says_when_no_partner_is_pinned(nodes):
     iq, _ = nodes
     async with Browser(iq) as b:
