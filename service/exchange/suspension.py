@@ -11,8 +11,11 @@ While a partner is suspended the node trusts nothing its keys sign and sends it 
   (``pull.pinned_partners``). Reports keep being submitted and queue up for it;
 * with ``compromised_since``, every report it signed that arrived from then on goes back to
   quarantine for an officer's review (``reports.quarantine_signed_since``), out of the inbox
-  and its TAXII collection; and every cosignature it gave on this node's checkpoints from then
-  on stops counting (kept as evidence: ``audit.checkpoints.distrust_cosignatures``).
+  and its TAXII collection; every cosignature it gave on this node's checkpoints from then on
+  stops counting (kept as evidence: ``audit.checkpoints.distrust_cosignatures``); and its
+  checkpoints this node cosigned from then on stop being what its log must extend
+  (``witness.distrust_witnessed``), so that a size a thief pushed forward cannot make the
+  genuine log look rolled back.
 
 Resuming lets the held queue go out as it is. Each change is an audit record
 (``partner.suspend``, ``partner.resume``) with what it did.
@@ -28,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from service.audit import ALLOWED, Actor, checkpoints, record, refusal_recorded
 from service.errors import BadRequest, Conflict, NotFound
+from service.exchange.witness import distrust_witnessed
 from service.models import Delivery, Partner
 from service.node import Node
 from service.reports import PENDING, quarantine_signed_since
@@ -41,6 +45,8 @@ class Suspension:
     """Deliveries to the partner now held (pending, not sent)."""
     distrusted: int = 0
     """Cosignatures it gave on this node's checkpoints since the compromise, no longer counted."""
+    rebased: int = 0
+    """Its checkpoints this node cosigned since the compromise, no longer the baseline."""
 
 
 def _partner(session: Session, node_id: str) -> Partner:
@@ -88,21 +94,23 @@ def _suspend(
     partner.suspended_at = now
     partner.compromised_since = compromised_since
     partner.suspended_reason = reason.strip()[:2000] or None
-    quarantined, distrusted = [], 0
+    quarantined, distrusted, rebased = [], 0, 0
     if compromised_since is not None:
         quarantined = quarantine_signed_since(session, node, partner.id, partner.node_id,
                                               compromised_since, actor)  # fmt: skip
         distrusted = checkpoints.distrust_cosignatures(
             session, partner.node_id, int(compromised_since.timestamp()), now
         )
+        rebased = distrust_witnessed(session, partner.id, compromised_since, now)
     held = _held(session, partner)
     since = f"compromised since {compromised_since.isoformat()}; " if compromised_since else ""
     why = f"; {partner.suspended_reason}" if partner.suspended_reason else ""
     record(session, actor=actor, action="partner.suspend", outcome=ALLOWED, at=now,
            object_type="partner", object_id=partner.node_id,
            reason=f"{since}{len(quarantined)} received reports back to quarantine; "
-                  f"{distrusted} cosignatures distrusted; {held} deliveries held{why}")  # fmt: skip
-    return Suspension(partner, quarantined, held, distrusted)
+                  f"{distrusted} cosignatures and {rebased} witnessed checkpoints distrusted; "
+                  f"{held} deliveries held{why}")  # fmt: skip
+    return Suspension(partner, quarantined, held, distrusted, rebased)
 
 
 def _resume(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack
+from datetime import datetime
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,13 +117,30 @@ def _alert(node: Node, partner: str, kind: str, detail: str, evidence: str) -> N
 
 
 def _last_cosigned(node: Node, partner_id: int) -> WitnessedCheckpoint | None:
+    """The partner's latest checkpoint we cosigned and still trust (not cosigned while its keys
+    were reported compromised)."""
     with node.db.read() as session:
         return session.scalar(
             select(WitnessedCheckpoint)
-            .where(WitnessedCheckpoint.partner_id == partner_id)
+            .where(WitnessedCheckpoint.partner_id == partner_id,
+                   WitnessedCheckpoint.distrusted_at.is_(None))
             .order_by(WitnessedCheckpoint.size.desc())
             .limit(1)
-        )
+        )  # fmt: skip
+
+
+def distrust_witnessed(session: Session, partner_id: int, since: datetime, at: datetime) -> int:
+    """Stop trusting the partner's checkpoints this node cosigned from ``since`` on (its keys
+    may have been in other hands): the last one cosigned before stands again as what its log
+    must extend. Returns how many."""
+    changed = session.execute(
+        update(WitnessedCheckpoint)
+        .where(WitnessedCheckpoint.partner_id == partner_id,
+               WitnessedCheckpoint.cosigned_at >= since,
+               WitnessedCheckpoint.distrusted_at.is_(None))
+        .values(distrusted_at=at)
+    )  # fmt: skip
+    return int(changed.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def witness_partner(node: Node, client: PartnerClient, contact: PartnerContact) -> str:
@@ -186,12 +204,20 @@ async def witness_partner(node: Node, client: PartnerClient, contact: PartnerCon
                   timestamp=node.now())  # fmt: skip
     try:
         with node.db.write() as session:
+            reason = f"checkpoint {checkpoint.size}"
+            stale = session.get(WitnessedCheckpoint, (contact.partner_id, checkpoint.size))
+            if stale is not None and stale.distrusted_at is not None:
+                # One of the same size cosigned while the keys were compromised: replaced, its
+                # root kept in this record as evidence.
+                reason += f"; replaces a distrusted one with root {stale.root.hex()}"
+                session.delete(stale)
+                session.flush()
             session.add(WitnessedCheckpoint(partner_id=contact.partner_id, size=checkpoint.size,
                                             root=checkpoint.root, note=note, cosignature=line,
                                             cosigned_at=node.utcnow()))  # fmt: skip
             record(session, actor=Actor.system(), action="witness.cosign", outcome=ALLOWED,
                    at=node.utcnow(), object_type="partner", object_id=partner,
-                   reason=f"checkpoint {checkpoint.size}")  # fmt: skip
+                   reason=reason)  # fmt: skip
     except IntegrityError:
         return "unchanged"  # another replica of this node cosigned it at the same moment
     await client.cosign(contact, checkpoint.size, line)

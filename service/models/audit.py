@@ -86,6 +86,9 @@ class WitnessedCheckpoint(Base):
     note: Mapped[str] = mapped_column(Text)
     cosignature: Mapped[str] = mapped_column(Text)
     cosigned_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Set when the partner was suspended as compromised since before this was cosigned: it no
+    # longer stands as what the partner's log must extend (service.exchange.witness).
+    distrusted_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class AuditAlert(Base):

@@ -12,7 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from service.exchange import witness_all
-from service.models import AuditCosignature, Delivery, Inbound, TaxiiObject
+from service.models import (
+    AuditAlert,
+    AuditCosignature,
+    Delivery,
+    Inbound,
+    Partner,
+    TaxiiObject,
+    WitnessedCheckpoint,
+)
 from tests.service.test_enforcement import amber_report, events, received, submit
 from tests.twonode import REPORTS, verify_log
 
@@ -45,6 +53,11 @@ async def admin_post(node, path: str, body=None, user: str = "admin"):
 def states(node) -> list[str]:
     with node.node.db.read() as s:
         return [d.state for d in s.scalars(select(Delivery).order_by(Delivery.id))]
+
+
+def count_alerts(node) -> int:
+    with node.node.db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(AuditAlert)) or 0)
 
 
 def taxii_rows(node, source: str) -> int:
@@ -230,3 +243,33 @@ async def test_cosignatures_given_since_the_compromise_stop_counting(pinned, clo
     with iq.node.db.read() as s:
         rows = list(s.scalars(select(AuditCosignature).order_by(AuditCosignature.size)))
     assert [r.distrusted_at is not None for r in rows] == [False, True]  # kept, as evidence
+
+
+async def test_a_checkpoint_a_thief_showed_no_longer_blocks_the_genuine_log(pinned, clock):
+    iq, sy = pinned
+    assert (await submit(sy, sy_report(), to=("IQ",))).status_code == 201
+    await sy.deliver()
+    assert await witness_all(iq.node) == {"SY": "cosigned"}  # IQ witnesses SY's genuine log
+    clock.advance(600)
+    since = iq.node.utcnow()
+    clock.advance(60)
+    # With SY's copied key a thief showed IQ a much longer "log of SY", which IQ cosigned.
+    with iq.node.db.write() as s:
+        partner_id = s.scalar(select(Partner.id).where(Partner.node_id == "SY"))
+        s.add(WitnessedCheckpoint(partner_id=partner_id, size=10_000, root=b"\x07" * 32,
+                                  note="forged", cosignature="forged",
+                                  cosigned_at=iq.node.utcnow()))  # fmt: skip
+    assert (await submit(sy, sy_report(), to=("IQ",))).status_code == 201
+    await sy.deliver()
+    assert await witness_all(iq.node) == {"SY": "rollback"}  # the genuine log now looks cut
+    alerts_before = count_alerts(iq)
+    assert alerts_before == 1  # the rollback alert the forged checkpoint caused
+
+    r = await admin_post(iq, "SY/suspend", {"compromised_since": since.isoformat()})
+    assert r.status_code == 200 and r.json()["rebased_checkpoints"] == 1
+    await admin_post(iq, "SY/resume")
+    assert await witness_all(iq.node) == {"SY": "cosigned"}  # it extends the last trusted one
+    with iq.node.db.read() as s:
+        rows = {w.size: w.distrusted_at for w in s.scalars(select(WitnessedCheckpoint))}
+    assert rows[10_000] is not None and sum(v is None for v in rows.values()) == 2
+    assert count_alerts(iq) == alerts_before  # no new alert against the genuine log

@@ -125,11 +125,14 @@ class SuspensionOut(BaseModel):
     quarantined: list[str] = Field(description="received reports sent back to quarantine")
     held: int = Field(description="deliveries to the partner held (pending, not sent)")
     distrusted_cosignatures: int = Field(0, description="its cosignatures since then, not counted")
+    rebased_checkpoints: int = Field(
+        0, description="its checkpoints cosigned since then, no longer the witness's baseline"
+    )
 
     @classmethod
     def of(cls, s: exchange.Suspension) -> SuspensionOut:
         return cls(partner=PartnerOut.of(s.partner), quarantined=s.quarantined, held=s.held,
-                   distrusted_cosignatures=s.distrusted)  # fmt: skip
+                   distrusted_cosignatures=s.distrusted, rebased_checkpoints=s.rebased)  # fmt: skip
 
 
 class IntegrationCreate(BaseModel):
