@@ -76,6 +76,10 @@ def test_rotation_destroys_only_keys_no_envelope_can_need(nodes, clock):
 async def test_a_rotation_is_served_without_a_restart_and_the_partner_picks_it_up(pinned, clock):
     iq, sy = pinned
     old_kid = sy.node.identity.kem_keys[0].kid
+    # A day after the node was made (within the same second the two keys would tie on
+    # not_before, and the newest would be chosen by key id).
+    clock.advance(DAY)
+    await Puller(iq.node).pull_all()  # IQ's daily fetch of SY's key document: still serial 1
     rotation = rotate_encryption_keys(sy.node.settings, PASSPHRASE, now=sy.node.now(), kdf=FAST_KDF)
     admin = await sy.login("admin")
     async with sy.client() as c:
