@@ -58,6 +58,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.users.account": ("Account", "الحساب"),
     "admin.users.created": ("Created", "تاريخ الإنشاء"),
     "admin.users.active": ("active", "نشط"),
+    "admin.users.actions": ("Change", "تغيير"),
+    "admin.users.disable": ("Disable", "تعطيل"),
+    "admin.users.enable": ("Enable", "تفعيل"),
+    "admin.users.changed.disabled": (
+        "{user} is disabled: every token and console session of the account has ended.",
+        "عُطِّل الحساب {user}: انتهت كل رموزه وجلساته في وحدة التحكم.",
+    ),
+    "admin.users.changed.enabled": (
+        "{user} is enabled again; it logs in anew.",
+        "أُعيد تفعيل الحساب {user}؛ يسجّل الدخول من جديد.",
+    ),
     "admin.users.disabled": ("disabled", "معطَّل"),
     "admin.users.no_content": ("reads no content", "لا يطّلع على المحتوى"),
     "admin.users.empty": ("No users yet.", "لا يوجد مستخدمون بعد."),

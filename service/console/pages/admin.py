@@ -83,17 +83,21 @@ def _users_page(
     *,
     offset: int = 0,
     added: str | None = None,
+    changed: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     everyone: list[User] = identity.list_users(session)
     names = {u.username for u in everyone}
+    target = next((u for u in everyone if u.username == changed), None)
     return page(request, "admin/users.html", node=node, t=t, user=user, status=status,
                 users=everyone[offset : offset + PAGE], offset=offset, page_size=PAGE,
                 more=len(everyone) > offset + PAGE, form=form, roles=ROLES,
                 clearances=CLEARANCES, reads_content=ROLE_MAY_READ_CONTENT,
                 default_clearance=identity.DEFAULT_CLEARANCE,
                 min_length=node.password_policy.min_length,
-                added=added if added in names else None)  # fmt: skip
+                added=added if added in names else None,
+                changed=target.username if target else None,
+                changed_to="disabled" if target and target.disabled else "enabled")  # fmt: skip
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -105,9 +109,31 @@ def users(
     t: Lang,
     offset: Offset = 0,
     added: Annotated[str | None, Query(max_length=64)] = None,
+    changed: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     """The node's users, their roles and clearances, and the form to add one."""
-    return _users_page(request, node, session, user, t, UserForm(), offset=offset, added=added)
+    return _users_page(request, node, session, user, t, UserForm(), offset=offset, added=added,
+                       changed=changed)  # fmt: skip
+
+
+@router.post("/admin/users/{username}/disable")
+def disable_user(
+    username: str, node: NodeDep, session: WriteSession, user: FormUser, _admin: AdminPage,
+    addr: RemoteAddr,
+) -> Response:  # fmt: skip
+    """Disable an account (the API's ``POST /admin/users/NAME/disable``): its tokens and console
+    sessions end at once."""
+    identity.disable_user(session, node, username, user.principal.actor(addr))
+    return RedirectResponse(f"/console/admin/users?changed={quote(username)}", status_code=303)
+
+
+@router.post("/admin/users/{username}/enable")
+def enable_user(
+    username: str, node: NodeDep, session: WriteSession, user: FormUser, _admin: AdminPage,
+    addr: RemoteAddr,
+) -> Response:  # fmt: skip
+    identity.enable_user(session, node, username, user.principal.actor(addr))
+    return RedirectResponse(f"/console/admin/users?changed={quote(username)}", status_code=303)
 
 
 def _form_error(exc: BadRequest | Conflict, t: Translator, min_length: int) -> tuple[str, str]:

@@ -345,3 +345,30 @@ async def test_without_a_session_the_admin_pages_send_the_browser_to_log_in(pinn
         )
         assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
     assert "duty-officer-2" not in usernames(iq)
+
+
+async def test_an_administrator_disables_and_enables_an_account_from_the_users_page(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as officer, Browser(iq) as admin:
+        await officer.login("officer")
+        assert (await officer.get("/console/reports")).status_code == 200
+        await admin.login("admin")
+        r = await admin.get("/console/admin/users")
+        assert 'action="/console/admin/users/officer/disable"' in r.text
+        r = await admin.post("/console/admin/users/officer/disable", {}, csrf=False)
+        assert r.status_code == 403  # no CSRF token: refused, nothing changed
+        await admin.get("/console/admin/users")
+        r = await admin.post("/console/admin/users/officer/disable", {})
+        assert r.status_code == 303
+        r = await admin.follow(r.headers["location"])
+        assert "every token and console session of the account has ended" in r.text
+        assert 'action="/console/admin/users/officer/enable"' in r.text
+        r = await officer.get("/console/reports")  # the officer's session ended
+        assert r.status_code == 303 and "/console/login" in r.headers["location"]
+        r = await admin.post("/console/admin/users/officer/enable", {})
+        assert r.status_code == 303
+        await admin.get("/console/admin/users")
+        r = await admin.post("/console/admin/users/admin/disable", {})
+        assert r.status_code == 409 and "last enabled administrator" in r.text
+    assert [e.outcome for e in events(iq, "user.disable")] == ["allowed", "denied"]
+    assert [e.outcome for e in events(iq, "user.enable")] == ["allowed"]
