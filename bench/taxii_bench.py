@@ -382,6 +382,16 @@ def measure(
     }
 
 
+def measure_as_asked(
+    args: argparse.Namespace, url: str, auth: tuple[str, str], pid: int, objects: int
+) -> dict[str, Any]:
+    """:func:`measure` of a collection of ``objects`` with the command line's limit, repeats,
+    request timeout and time box: the same for both sides."""
+    return measure(url, auth, pages=math.ceil(objects / args.limit), limit=args.limit,
+                   repeats=args.repeats, pid=pid, timeout=args.request_timeout,
+                   time_box=args.time_box)  # fmt: skip
+
+
 # -- the two sides ---------------------------------------------------------------------------------
 
 
@@ -405,16 +415,7 @@ def medallion_side(objects: list[dict[str, Any]], args: argparse.Namespace) -> d
         result.update(load_s=server.load_s, data_bytes=server.data_bytes, write_s=server.write_s)
         say(f"medallion: answering after {server.load_s:.2f} s; measuring")
         result.update(
-            measure(
-                server.objects_url,
-                server.auth,
-                pages=math.ceil(len(objects) / args.limit),
-                limit=args.limit,
-                repeats=args.repeats,
-                pid=server.pid,
-                timeout=args.request_timeout,
-                time_box=args.time_box,
-            )
+            measure_as_asked(args, server.objects_url, server.auth, server.pid, len(objects))
         )
     except (RuntimeError, OSError) as exc:
         result["error"] = f"{exc.__class__.__name__}: {exc}"
@@ -499,18 +500,7 @@ def liaison_side(objects: list[dict[str, Any]], args: argparse.Namespace) -> dic
         if answer.status_code != 200:
             raise RuntimeError(f"TAXII answered {answer.status_code}: {answer.text[:200]}")
         say(f"liaison: answering after {result['load_s']:.2f} s; measuring")
-        result.update(
-            measure(
-                iq.objects_url,
-                auth,
-                pages=math.ceil(len(objects) / args.limit),
-                limit=args.limit,
-                repeats=args.repeats,
-                pid=iq.pid,
-                timeout=args.request_timeout,
-                time_box=args.time_box,
-            )
-        )
+        result.update(measure_as_asked(args, iq.objects_url, auth, iq.pid, len(objects)))
     except (RuntimeError, OSError, LiaisonError, DemoFailed) as exc:
         result["error"] = f"{exc.__class__.__name__}: {exc}"
         say(f"liaison failed: {result['error']}")

@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session
 
 from crypto.envelope import parse_header
 from service.audit import ALLOWED, Actor, record, refusal_recorded
-from service.errors import BadRequest, NotFound
-from service.models import Delivery, Inbound, Partner, Report
+from service.errors import BadRequest
+from service.identity import get_partner
+from service.models import Delivery, Inbound, Report
 from service.node import Node
 
 
@@ -72,22 +73,23 @@ class DamageReport:
         return dict(Counter(item.tlp for item in self.signed))
 
 
-def _damage_report(
+def damage_report(
     session: Session, node: Node, node_id: str, since: datetime, actor: Actor
 ) -> DamageReport:
-    """What the copied keys of partner ``node_id`` could expose or forge from ``since`` on.
+    """What the copied keys of partner ``node_id`` could expose or forge from ``since`` on; a
+    refusal carries its ``partner.damage`` denial.
 
     Raises:
         NotFound: no such partner.
         BadRequest: ``since`` without a time zone, or in the future.
     """
-    if since.tzinfo is None:
-        raise BadRequest("give --since with its time zone, e.g. 2026-12-01T08:00Z")
-    if since > node.utcnow():
-        raise BadRequest("since is in the future")
-    partner = session.scalar(select(Partner).where(Partner.node_id == node_id))
-    if partner is None:
-        raise NotFound(f"no partner {node_id!r} is pinned on this node")
+    with refusal_recorded(actor, "partner.damage", node.utcnow, object_type="partner",
+                          object_id=node_id[:63]):  # fmt: skip
+        if since.tzinfo is None:
+            raise BadRequest("give --since with its time zone, e.g. 2026-12-01T08:00Z")
+        if since > node.utcnow():
+            raise BadRequest("since is in the future")
+        partner = get_partner(session, node_id)
     sealed = []
     deliveries = session.execute(
         select(Delivery, Report.tlp)
@@ -118,17 +120,3 @@ def _damage_report(
            reason=f"since {since.isoformat()}: {after} of {len(sealed)} envelopes sealed after, "
                   f"{len(signed)} received reports signed in the window")  # fmt: skip
     return report
-
-
-def damage_report(
-    session: Session, node: Node, node_id: str, since: datetime, actor: Actor
-) -> DamageReport:
-    """:func:`_damage_report`; a refusal carries its ``partner.damage`` denial.
-
-    Raises:
-        NotFound: no such partner.
-        BadRequest: ``since`` without a time zone, or in the future.
-    """
-    with refusal_recorded(actor, "partner.damage", node.utcnow, object_type="partner",
-                          object_id=node_id[:63]):  # fmt: skip
-        return _damage_report(session, node, node_id, since, actor)

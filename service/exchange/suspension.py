@@ -30,8 +30,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.audit import ALLOWED, Actor, checkpoints, record, refusal_recorded
-from service.errors import BadRequest, Conflict, NotFound
+from service.errors import BadRequest, Conflict
 from service.exchange.witness import distrust_witnessed
+from service.identity import get_partner
 from service.models import Delivery, Partner
 from service.node import Node
 from service.reports import PENDING, quarantine_signed_since
@@ -49,22 +50,13 @@ class Suspension:
     """Its checkpoints this node cosigned since the compromise, no longer the baseline."""
 
 
-def _partner(session: Session, node_id: str) -> Partner:
-    partner = session.scalar(
-        select(Partner).where(Partner.node_id == node_id).with_for_update(of=Partner)
-    )
-    if partner is None:
-        raise NotFound(f"no partner {node_id!r} is pinned on this node")
-    return partner
-
-
 def _held(session: Session, partner: Partner) -> int:
     pending = select(func.count()).select_from(Delivery)
     query = pending.where(Delivery.partner_id == partner.id, Delivery.state.in_(PENDING))
     return int(session.scalar(query) or 0)
 
 
-def _suspend(
+def suspend_partner(
     session: Session,
     node: Node,
     node_id: str,
@@ -73,24 +65,29 @@ def _suspend(
     compromised_since: datetime | None = None,
     reason: str = "",
 ) -> Suspension:
-    """Suspend a partner (see the module's docstring).
+    """Suspend a partner (see the module's docstring); a refusal carries its ``partner.suspend``
+    denial.
 
     Raises:
         NotFound: no such partner.
         BadRequest: ``compromised_since`` in the future, or without a time zone.
         Conflict: already suspended (``already_suspended``).
     """
-    now = node.utcnow()
-    if compromised_since is not None:
-        if compromised_since.tzinfo is None:
-            raise BadRequest("give --compromised-since with its time zone, e.g. 2026-12-01T08:00Z")
-        if compromised_since > now:
-            raise BadRequest("compromised-since is in the future")
-    partner = _partner(session, node_id)
-    if partner.suspended_at is not None:
-        began = partner.suspended_at.isoformat()
-        raise Conflict(f"partner {node_id} is already suspended (since {began})",
-                       code="already_suspended")  # fmt: skip
+    with refusal_recorded(actor, "partner.suspend", node.utcnow, object_type="partner",
+                          object_id=node_id[:63]):  # fmt: skip
+        now = node.utcnow()
+        if compromised_since is not None:
+            if compromised_since.tzinfo is None:
+                raise BadRequest(
+                    "give --compromised-since with its time zone, e.g. 2026-12-01T08:00Z"
+                )
+            if compromised_since > now:
+                raise BadRequest("compromised-since is in the future")
+        partner = get_partner(session, node_id, lock=True)
+        if partner.suspended_at is not None:
+            began = partner.suspended_at.isoformat()
+            raise Conflict(f"partner {node_id} is already suspended (since {began})",
+                           code="already_suspended")  # fmt: skip
     partner.suspended_at = now
     partner.compromised_since = compromised_since
     partner.suspended_reason = reason.strip()[:2000] or None
@@ -113,17 +110,20 @@ def _suspend(
     return Suspension(partner, quarantined, held, distrusted, rebased)
 
 
-def _resume(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:
+def resume_partner(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:
     """End a suspension: the held queue goes out, the partner's signatures count again. The
-    reports quarantined by the suspension stay quarantined for review.
+    reports quarantined by the suspension stay quarantined for review. A refusal carries its
+    ``partner.resume`` denial.
 
     Raises:
         NotFound: no such partner.
         Conflict: not suspended (``not_suspended``).
     """
-    partner = _partner(session, node_id)
-    if partner.suspended_at is None:
-        raise Conflict(f"partner {node_id} is not suspended", code="not_suspended")
+    with refusal_recorded(actor, "partner.resume", node.utcnow, object_type="partner",
+                          object_id=node_id[:63]):  # fmt: skip
+        partner = get_partner(session, node_id, lock=True)
+        if partner.suspended_at is None:
+            raise Conflict(f"partner {node_id} is not suspended", code="not_suspended")
     began = partner.suspended_at
     partner.suspended_at = None
     partner.compromised_since = None
@@ -134,38 +134,3 @@ def _resume(session: Session, node: Node, node_id: str, *, actor: Actor) -> Susp
            reason=f"suspended since {began.isoformat()}; {held} deliveries go out")  # fmt: skip
     node.db.after_commit(session, node.wakeup.ring)  # the worker sends the held queue at once
     return Suspension(partner, [], held)
-
-
-def suspend_partner(
-    session: Session,
-    node: Node,
-    node_id: str,
-    *,
-    actor: Actor,
-    compromised_since: datetime | None = None,
-    reason: str = "",
-) -> Suspension:
-    """Suspend a partner (see the module's docstring); a refusal carries its
-    ``partner.suspend`` denial.
-
-    Raises:
-        NotFound: no such partner.
-        BadRequest: ``compromised_since`` in the future, or without a time zone.
-        Conflict: already suspended (``already_suspended``).
-    """
-    with refusal_recorded(actor, "partner.suspend", node.utcnow, object_type="partner",
-                          object_id=node_id[:63]):  # fmt: skip
-        return _suspend(session, node, node_id, actor=actor,
-                        compromised_since=compromised_since, reason=reason)  # fmt: skip
-
-
-def resume_partner(session: Session, node: Node, node_id: str, *, actor: Actor) -> Suspension:
-    """End a suspension (:func:`_resume`); a refusal carries its ``partner.resume`` denial.
-
-    Raises:
-        NotFound: no such partner.
-        Conflict: not suspended (``not_suspended``).
-    """
-    with refusal_recorded(actor, "partner.resume", node.utcnow, object_type="partner",
-                          object_id=node_id[:63]):  # fmt: skip
-        return _resume(session, node, node_id, actor=actor)

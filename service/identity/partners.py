@@ -123,8 +123,14 @@ def update_key_document(session: Session, node: Node, partner: Partner, document
     return True
 
 
-def get_partner(session: Session, node_id: str) -> Partner:
-    partner = session.scalar(select(Partner).where(Partner.node_id == node_id))
+def get_partner(session: Session, node_id: str, *, lock: bool = False) -> Partner:
+    """A pinned partner by node id (``lock``: its row locked until the transaction ends).
+
+    Raises:
+        NotFound: none is pinned under that id.
+    """
+    query = select(Partner).where(Partner.node_id == node_id)
+    partner = session.scalar(query.with_for_update(of=Partner) if lock else query)
     if partner is None:
         raise NotFound(f"no partner {node_id!r}")
     return partner

@@ -34,12 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from crypto.canonical import canonicalize, parse_strict
-from crypto.errors import InputTooLarge, MalformedInput
+from crypto.canonical import canonicalize
+from crypto.errors import MalformedInput
 from policies.tlp import TLP, parse_tlp
 from service.imports import markings, misp, misp_person, opencti
 from service.imports.changes import ENVELOPE_WRAPPED, Change
-from service.reports.stix import DEFAULT_MAX_DEPTH, StixInvalid, StixTooLarge
+from service.reports.stix import DEFAULT_MAX_DEPTH, StixInvalid, StixTooLarge, parse_input
 
 __all__ = ["OFFICER_LEVELS", "Normalised", "Source", "normalise", "normalise_parsed"]
 
@@ -86,14 +86,7 @@ def normalise(
             that each have a string ``type`` and ``id``.
     """
     _officer_level(mark_unmarked)  # before the input: a bad argument is the caller's fault
-    if len(data) > max_bytes:
-        raise StixTooLarge(f"STIX input of {len(data)} bytes exceeds the limit of {max_bytes}")
-    try:
-        unverified: Any = parse_strict(data, max_bytes=max_bytes, max_depth=max_depth)
-    except InputTooLarge as exc:
-        raise StixTooLarge(exc.message) from exc
-    except MalformedInput as exc:
-        raise StixInvalid("the input is not acceptable JSON", messages=[exc.message]) from exc
+    unverified = parse_input(data, max_bytes=max_bytes, max_depth=max_depth)
     return normalise_parsed(
         unverified, max_objects=max_objects, mark_unmarked=mark_unmarked, new_uuid=new_uuid
     )

@@ -197,6 +197,23 @@ class ValidatedReport:
     tlp_source: TlpSource
 
 
+def parse_input(data: bytes, *, max_bytes: int, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Submitted bytes as strict JSON, size first (not yet checked as STIX).
+
+    Raises:
+        StixTooLarge: more than ``max_bytes`` bytes.
+        StixInvalid: not strict JSON (the parser's message), or nested deeper than ``max_depth``.
+    """
+    if len(data) > max_bytes:
+        raise StixTooLarge(f"STIX input of {len(data)} bytes exceeds the limit of {max_bytes}")
+    try:
+        return parse_strict(data, max_bytes=max_bytes, max_depth=max_depth)
+    except InputTooLarge as exc:
+        raise StixTooLarge(exc.message) from exc
+    except MalformedInput as exc:
+        raise StixInvalid("the input is not acceptable JSON", messages=[exc.message]) from exc
+
+
 def validate_report(
     data: bytes,
     *,
@@ -219,15 +236,7 @@ def validate_report(
     A broken validator installation (``SchemaInvalidError``, e.g. schemas missing) is not the
     submitter's fault and is not translated: it propagates as a server error.
     """
-    if len(data) > max_bytes:
-        raise StixTooLarge(f"STIX input of {len(data)} bytes exceeds the limit of {max_bytes}")
-    try:
-        unverified: Any = parse_strict(data, max_bytes=max_bytes, max_depth=max_depth)
-    except InputTooLarge as exc:
-        raise StixTooLarge(exc.message) from exc
-    except MalformedInput as exc:
-        raise StixInvalid("the input is not acceptable JSON", messages=[exc.message]) from exc
-
+    unverified = parse_input(data, max_bytes=max_bytes, max_depth=max_depth)
     objects = _check_shape(unverified, max_objects)
     try:
         canonical = canonicalize(unverified)

@@ -16,11 +16,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service import drafts, identity
+from service import drafts
 from service.api.deps import NodeDep, ReadSession, RemoteAddr, WriteSession
 from service.console.deps import FormUser, Lang, OfficerPage, PostedForm
 from service.console.i18n import Translator
-from service.console.pages.officer import previews
+from service.console.pages.officer import chosen_partners, partner_ids, previews
 from service.console.render import page
 from service.errors import BadRequest, PayloadTooLarge
 
@@ -82,7 +82,7 @@ def _review(
     addr: str | None, **values: Any,
 ) -> HTMLResponse:  # fmt: skip
     opened = drafts.open_draft(session, node, user.principal, draft_id, addr)
-    partners = [p.node_id for p in identity.list_partners(session)]
+    partners = partner_ids(session)
     chosen = values.pop("chosen", None) or ([opened.view.partner] if opened.view.partner else [])
     shown = {"preview": None, "warnings": (), "mark": None, "confirmed": False, **values}
     return page(request, "officer/draft.html", node=node, t=t, user=user, draft=opened,
@@ -105,11 +105,8 @@ def review_page(
 
 
 def _choices(posted: Any, partners: list[str]) -> tuple[list[str], str | None, bool]:
-    chosen = list(dict.fromkeys(v for v in posted.getlist("to") if isinstance(v, str)))
-    if not chosen:
-        raise BadRequest("choose at least one partner to send the report to")
-    if unknown := sorted(set(chosen) - set(partners)):
-        raise BadRequest(f"no such partner: {', '.join(unknown)}")
+    asked = [v for v in posted.getlist("to") if isinstance(v, str)]
+    chosen = chosen_partners(asked, partners)
     mark = posted.get("mark_unmarked")
     mark = mark if isinstance(mark, str) and mark else None
     return chosen, mark, posted.get("confirm") == "yes"
@@ -129,7 +126,7 @@ def preview(
 ) -> HTMLResponse:
     """What each chosen partner would receive of the draft, marked as chosen (the API's policy
     check for each; nothing is submitted)."""
-    partners = [p.node_id for p in identity.list_partners(session)]
+    partners = partner_ids(session)
     chosen, mark, confirmed = _choices(posted, partners)
     data = drafts.prepared_bundle(session, node, user.principal, draft_id, mark_unmarked=mark,
                                   addr=addr)  # fmt: skip
@@ -149,7 +146,7 @@ def submit(
     addr: RemoteAddr,
 ) -> Response:
     """Submit the draft as the officer's report (the API's ``POST /drafts/{id}/submit``)."""
-    partners = [p.node_id for p in identity.list_partners(session)]
+    partners = partner_ids(session)
     chosen, mark, confirmed = _choices(posted, partners)
     report, _, _ = drafts.submit_draft(
         session, node, user.principal, draft_id, chosen,

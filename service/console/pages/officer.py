@@ -36,7 +36,7 @@ def _author(node: Node) -> str:
     return node.settings.node_name or f"{node.node_id} liaison office"
 
 
-def _partners(session: Any) -> list[str]:
+def partner_ids(session: Any) -> list[str]:
     return [p.node_id for p in identity.list_partners(session)]
 
 
@@ -71,7 +71,7 @@ def new_report(
     request: Request, node: NodeDep, session: ReadSession, user: OfficerPage, t: Lang
 ) -> HTMLResponse:
     """The report form, empty."""
-    partners = _partners(session)
+    partners = partner_ids(session)
     return _form_page(request, node, t, user, forms.new_form(partners), partners)
 
 
@@ -124,7 +124,7 @@ def more_rows(
 ) -> HTMLResponse:
     """The form as posted, with one more row in each section (no script needed)."""
     form = forms.read_form(posted, more_rows=True)
-    return _form_page(request, node, t, user, form, _partners(session))
+    return _form_page(request, node, t, user, form, partner_ids(session))
 
 
 def _compose(node: Node, form: forms.ReportForm) -> bytes | None:
@@ -174,16 +174,16 @@ def preview_report(
     """What each chosen partner would receive of the form's report, and why (the API's
     ``POST /policy/check`` for each; nothing is submitted)."""
     form = forms.read_form(posted)
-    partners = _partners(session)
+    partners = partner_ids(session)
     data = _compose(node, form)
     if data is None:
         return _form_page(request, node, t, user, form, partners, status=422)
-    chosen = _chosen(form.partners, partners)
+    chosen = chosen_partners(form.partners, partners)
     found, warnings = previews(session, node, user, data, chosen, addr)
     return _form_page(request, node, t, user, form, partners, preview=found, warnings=warnings)
 
 
-def _chosen(asked: list[str], partners: list[str]) -> list[str]:
+def chosen_partners(asked: list[str], partners: list[str]) -> list[str]:
     if not asked:
         raise BadRequest("choose at least one partner to send the report to")
     unknown = sorted(set(asked) - set(partners))
@@ -210,7 +210,7 @@ def submit_form(
         return RedirectResponse(f"/console/reports/{already.id}?submitted=1", status_code=303)
     data = _compose(node, form)
     if data is None:
-        return _form_page(request, node, t, user, form, _partners(session), status=422)
+        return _form_page(request, node, t, user, form, partner_ids(session), status=422)
     return _submit(session, node, user, data, form.partners, addr)
 
 

@@ -2,8 +2,9 @@
 
 Each builder returns a fresh bundle (tests may change what they get). The shapes are copied from
 the producers' code and expected outputs, cited at each builder; names, numbers and dates are
-fictional. Known ids are written out here, from outside the code under test: the TLP 2.0 and
-TLP 1.0 ids from ../shared/stix/README.md, OpenCTI's from its identifier.js.
+fictional. Known ids come from outside the code under test: the TLP 2.0 and TLP 1.0 ids from
+../shared/stix/README.md (as tests/service/test_stix.py writes them), OpenCTI's from its
+identifier.js.
 """
 
 from __future__ import annotations
@@ -11,19 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-TLP2 = {
-    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-}
-TLP1 = {
-    "white": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
-    "green": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
-    "amber": "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
-    "red": "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
-}
+from tests.service.test_stix import TLP1 as TLP1  # the ids of ../shared/stix/README.md
+from tests.service.test_stix import TLP2 as TLP2
+
 # OpenCTI-Platform/opencti, opencti-platform/opencti-graphql/src/schema/identifier.js:
 # MARKING_TLP_AMBER_STRICT_ID; and src/types/stix-2-1-extensions.ts: STIX_EXT_OCTI.
 OPENCTI_AMBER_STRICT = "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"
