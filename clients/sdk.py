@@ -520,6 +520,10 @@ class LiaisonClient:
         """Make the node read its key file again after a rotation (admin)."""
         return _object(self._request("POST", "/api/v1/admin/node/reload-keys"))
 
+    def data_keys(self) -> dict[str, Any]:
+        """Which data keys seal what, and how far the re-seal after a rotation has gone (admin)."""
+        return _object(self._request("GET", "/api/v1/admin/node/data-keys"))
+
     def partner_damage(self, node_id: str, since: str) -> dict[str, Any]:
         """What a partner's keys copied at ``since`` (RFC 3339) could expose or forge (admin)."""
         path = f"/api/v1/admin/partners/{_segment(node_id)}/damage"

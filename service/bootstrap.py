@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +24,18 @@ from sqlalchemy.exc import IntegrityError
 from crypto.envelope import DEFAULT_MAX_LIFETIME
 from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
 from policies import Policy, load_policy_dir
-from service import audit, migrate, reports
-from service.atrest import SECRET_NAME as DATA_KEY_NAME
-from service.atrest import DataKey
-from service.audit import ALLOWED, Actor
+from service import audit, drafts, migrate, reports
+from service.atrest import (
+    SECRET_NAME as DATA_KEY_NAME,
+)
+from service.atrest import (
+    DataKey,
+    Progress,
+    data_key_secret_name,
+    data_keys_in,
+    generations_in_use,
+)
+from service.audit import ALLOWED, DENIED, Actor
 from service.auth import (
     PREVIOUS_TOKEN_SECRET_NAME,
     TOKEN_ROTATED_AT_NAME,
@@ -43,6 +52,8 @@ from service.node import Clock, Node
 from service.settings import CONFIG_FILE, KEY_FILE, Settings, load_settings, write_config
 
 log = logging.getLogger("liaison.bootstrap")
+SEALED_COLUMNS = (*reports.SEALED_COLUMNS, *drafts.SEALED_COLUMNS)
+"""Every column sealed with the data keys: what the re-seal after a data-key rotation walks."""
 
 
 def open_database(url: str) -> Database:
@@ -132,7 +143,8 @@ def open_node(
     sharing = load_sharing_policies(settings)
     if migrate_database:
         migrate.upgrade(settings.sqlalchemy_url)
-    extra: dict[str, Any] = {"sharing": sharing, "passphrase": passphrase, **node_kwargs}
+    extra: dict[str, Any] = {"sharing": sharing, "passphrase": passphrase,
+                             "sealed_columns": SEALED_COLUMNS, **node_kwargs}  # fmt: skip
     if clock is not None:
         extra["clock"] = clock
     if password_policy is not None:
@@ -320,3 +332,104 @@ def rotate_token_key(
     finally:
         db.dispose()
     return kid
+
+
+@dataclass(frozen=True, slots=True)
+class DataKeyChange:
+    generation: int
+    """The newest data key now (the one that seals)."""
+    held: list[int]
+    """The generations the key file holds now."""
+    retired: list[int]
+
+
+def rotate_data_key(
+    settings: Settings, passphrase: str, *, now: int, kdf: KdfParams | None = None
+) -> DataKeyChange:
+    """Add a new data key to the key file: once a running ``serve`` reads the key file again
+    (``liaison node reload-keys``, SIGHUP) it seals with it, and re-seals every stored value
+    under it in the background (``service.atrest.reseal``). The older keys stay until
+    :func:`retire_data_keys` removes them.
+
+    Raises:
+        KeyFileError: wrong passphrase or an unsafe key file.
+    """
+    keys = load_identity(settings.key_file, passphrase)
+    held = data_keys_in(keys.secrets)
+    generation = max(held) + 1
+    keys.secrets[data_key_secret_name(generation)] = DataKey.generate()
+    db = open_database(settings.sqlalchemy_url)
+    try:
+        with db.write() as session:
+            audit.record(session, actor=Actor.system("console"), action="key.rotate_data",
+                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
+                         object_type="key", object_id=f"data-key-{generation}",
+                         reason=f"new data key {generation}; stored values sealed by "
+                                f"{', '.join(map(str, sorted(held)))} are re-sealed once serve "
+                                "reloads its keys")  # fmt: skip
+            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction, as above
+    finally:
+        db.dispose()
+    return DataKeyChange(generation, sorted(data_keys_in(keys.secrets)), [])
+
+
+def retire_data_keys(
+    settings: Settings, passphrase: str, *, now: int, kdf: KdfParams | None = None
+) -> DataKeyChange:
+    """Remove every data key but the newest from the key file, once nothing stored needs them:
+    the running node has re-sealed everything under the newest (its re-seal says it finished
+    with that generation) and no stored value is under an older one. From then on a copy of the
+    database made before the rotation cannot be read with this key file. A running ``serve``
+    drops them from memory when it reads the key file again.
+
+    Raises:
+        KeyFileError: wrong passphrase or an unsafe key file.
+        Conflict: nothing to retire (``nothing_to_retire``), or stored values still need an
+            older key (``data_keys_in_use``; a refusal is recorded).
+    """
+    keys = load_identity(settings.key_file, passphrase)
+    held = data_keys_in(keys.secrets)
+    newest = max(held)
+    older = sorted(set(held) - {newest})
+    if not older:
+        raise Conflict(f"nothing to retire: the key file holds only data key {newest}",
+                       code="nothing_to_retire")  # fmt: skip
+    db = open_database(settings.sqlalchemy_url)
+    try:
+        try:
+            _retire(db, keys, newest, older, now,
+                    lambda: save_identity(keys, settings.key_file, passphrase, kdf))  # fmt: skip
+        except Conflict as exc:
+            with db.write() as session:
+                audit.record(session, actor=Actor.system("console"), action="key.retire_data",
+                             outcome=DENIED, at=datetime.fromtimestamp(now, UTC),
+                             object_type="key", reason=exc.detail)  # fmt: skip
+            raise
+    finally:
+        db.dispose()
+    return DataKeyChange(newest, [newest], older)
+
+
+def _retire(
+    db: Database, keys: NodeIdentity, newest: int, older: list[int], now: int,
+    save: Callable[[], None],
+) -> None:  # fmt: skip
+    with db.write() as session:
+        progress = Progress.load(session, lock=True)
+        counts = generations_in_use(session, SEALED_COLUMNS)
+        waiting = {g: n for g, n in counts.items() if g != newest}
+        finished = progress is not None and progress.generation == newest and progress.done
+        if waiting or not finished:
+            left = ", ".join(f"{n} under data key {g}" for g, n in sorted(waiting.items()))
+            why = (f"stored values still need them ({left})" if waiting else
+                   f"the running node has not finished re-sealing under data key {newest} "
+                   "(reload its keys, then see liaison node data-keys)")  # fmt: skip
+            raise Conflict(f"data keys not retired: {why}", code="data_keys_in_use")
+        for generation in older:
+            del keys.secrets[data_key_secret_name(generation)]
+        audit.record(session, actor=Actor.system("console"), action="key.retire_data",
+                     outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
+                     object_type="key", object_id=f"data-key-{newest}",
+                     reason=f"retired data keys {', '.join(map(str, older))}: nothing stored "
+                            f"needs them; {newest} is the only one")  # fmt: skip
+        save()  # in the transaction: if writing the key file fails, nothing is recorded

@@ -18,8 +18,7 @@ import httpx
 
 from crypto.keys import NodeIdentity
 from policies import Policy
-from service.atrest import SECRET_NAME as DATA_KEY_NAME
-from service.atrest import DataKey
+from service.atrest import DataKeyring, SealedColumn, data_keys_in
 from service.auth import (
     PREVIOUS_TOKEN_SECRET_NAME,
     TOKEN_ROTATED_AT_NAME,
@@ -69,9 +68,14 @@ class Node:
     passphrase: str | None = field(default=None, repr=False)
     """The key file's passphrase, kept to read the key file again after a rotation while
     serving (``service.identity.reload_keys``); the process holds the keys it opens anyway."""
+    sealed_columns: tuple[SealedColumn, ...] = ()
+    """Every column sealed with the data keys, as the domains declare them
+    (``service.bootstrap``): what the background re-seal walks after a data-key rotation."""
+    data_keys_changed: threading.Event = field(default_factory=threading.Event)
+    """Set when a reload brings a new data key: the re-seal starts at once."""
 
     def __post_init__(self) -> None:
-        self.data_key = DataKey(self.identity.secrets[DATA_KEY_NAME])
+        self.data_key = DataKeyring(data_keys_in(self.identity.secrets))
         self.keyring = Keyring()
         if self.http_client is None:
             timeout = self.settings.delivery_timeout
@@ -95,22 +99,31 @@ class Node:
 
     def replace_identity(self, identity: NodeIdentity) -> None:
         """Serve ``identity`` (the key file read again after a rotation) from now on: its
-        encryption keys, a key document signed anew, and its token key. The data key and the
-        signing identity may not differ.
+        encryption keys, a key document signed anew, its token key and its data keys (a new
+        generation seals from now on, and the re-seal is woken). The signing identity may not
+        differ, and no data key may be replaced by another under the same generation or give way
+        to an older one.
 
         Raises:
-            ValueError: another node's keys, another signing identity, or another data key.
+            ValueError: another node's keys, another signing identity, or other data keys.
         """
         if identity.node_id != self.node_id:
             raise ValueError(f"the key file is {identity.node_id}'s, not {self.node_id}'s")
         if identity.signing.public.key_id != self.identity.signing.public.key_id:
             raise ValueError("the key file holds another signing identity: that is a new "
                              "identity for the partners to pin, not a rotation")  # fmt: skip
-        if identity.secrets.get(DATA_KEY_NAME) != self.identity.secrets.get(DATA_KEY_NAME):
-            raise ValueError("the key file holds another data key: restart serve")
+        held, given = data_keys_in(self.identity.secrets), data_keys_in(identity.secrets)
+        if any(held[g] != given[g] for g in held.keys() & given.keys()):
+            raise ValueError("the key file holds another data key under the same generation")
+        if not given or max(given) < max(held):
+            raise ValueError(f"the key file lacks data key {max(held)}, the newest in use")
+        data_keys = DataKeyring(given)
         tokens = self._token_issuer(identity)
         self.identity = identity
         self.tokens = tokens
+        if data_keys.generations != self.data_key.generations:
+            self.data_key = data_keys
+            self.data_keys_changed.set()
         self.__dict__.pop("key_document", None)  # signed again, at its new serial, on next use
 
     @functools.cached_property

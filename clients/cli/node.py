@@ -1,5 +1,5 @@
-"""``liaison node init|fingerprint|rotate-keys|reload-keys|info`` and ``liaison serve``: the
-node itself.
+"""``liaison node init|fingerprint|rotate-keys|rotate-token-key|rotate-data-key|
+retire-data-keys|data-keys|reload-keys|info`` and ``liaison serve``: the node itself.
 
 ``node info`` asks a running node over HTTP; the others act on a data dir through
 :mod:`clients.local`, imported inside the handlers so that the officer's commands never load the
@@ -72,6 +72,28 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
         node_rotate_token_key,
         (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
         help="make a new token key: tokens of the old one end a token lifetime later",
+    )
+    add_command(
+        cmds,
+        "rotate-data-key",
+        node_rotate_data_key,
+        (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
+        help="add a new data key: a running node re-seals stored content under it (then "
+        "reload-keys)",
+    )
+    add_command(
+        cmds,
+        "retire-data-keys",
+        node_retire_data_keys,
+        (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
+        help="remove the older data keys once nothing stored needs them (then reload-keys)",
+    )
+    add_command(
+        cmds,
+        "data-keys",
+        node_data_keys,
+        (shared.url, shared.json),
+        help="which data keys seal what, and how far the re-seal has gone (admin)",
     )
     add_command(
         cmds,
@@ -198,6 +220,64 @@ def node_rotate_token_key(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def node_rotate_data_key(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import local
+
+    done = local.change_data_keys(require_data_dir(args), passphrase=read_passphrase(args),
+                                  kdf_memory_kib=opt(args, "kdf_memory_kib"))  # fmt: skip
+    if opt(args, "json"):
+        emit_json(done)
+        return 0
+    emit(f"new data key {done['data_key']} (the key file holds {_generations(done['held'])}). "
+         "A running node seals with it once it reads the key file again (liaison node "
+         "reload-keys, or SIGHUP), and re-seals what is stored in the background; "
+         "liaison node data-keys shows how far it is")  # fmt: skip
+    return 0
+
+
+def node_retire_data_keys(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import local
+
+    done = local.change_data_keys(
+        require_data_dir(args),
+        passphrase=read_passphrase(args),
+        retire=True,
+        kdf_memory_kib=opt(args, "kdf_memory_kib"),
+    )
+    if opt(args, "json"):
+        emit_json(done)
+        return 0
+    emit(f"retired data key(s) {_generations(done['retired'])}: data key {done['data_key']} "
+         "is the only one left. A running node forgets them once it reads the key file again "
+         "(liaison node reload-keys, or SIGHUP); a database backup made before the rotation can "
+         "no longer be read with this key file")  # fmt: skip
+    return 0
+
+
+def _generations(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values) or "none"
+
+
+def node_data_keys(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        status = client.data_keys()
+    if opt(args, "json"):
+        emit_json(status)
+        return 0
+    in_use = ", ".join(f"{n} under {g}" for g, n in sorted(status["in_use"].items(),
+                                                           key=lambda i: int(i[0])))  # fmt: skip
+    state = "done" if status["reseal_done"] else f"under way, {status['resealed']} so far"
+    emit(output.fields([
+        ("Sealing with", f"data key {status['current']}"),
+        ("Held", _generations(status["held"])),
+        ("Stored values", in_use or "none"),
+        ("Re-seal", state),
+    ]))  # fmt: skip
+    if status["reseal_done"] and len(status["held"]) > 1:
+        emit("nothing stored needs the older keys: liaison node retire-data-keys --data-dir ...")
+    return 0
+
+
 def node_reload_keys(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.client(node_url(args)) as client:
         done = client.reload_keys()
@@ -205,7 +285,8 @@ def node_reload_keys(args: argparse.Namespace, ctx: Context) -> int:
         emit_json(done)
         return 0
     emit(f"the node reads its key file again: key document serial {done['serial']}, "
-         f"encryption keys {', '.join(done['encryption_keys'])}")  # fmt: skip
+         f"encryption keys {', '.join(done['encryption_keys'])}, data keys "
+         f"{_generations(done.get('data_keys', []))}")  # fmt: skip
     return 0
 
 

@@ -17,12 +17,20 @@ errors are translated at this boundary (:func:`.boundary.translated`), with ``ra
 """
 
 from clients.local.console import add_partner, add_user, fetch_key_document
-from clients.local.node import fingerprint, init, missing_policy, rotate_keys, rotate_token_key
+from clients.local.node import (
+    change_data_keys,
+    fingerprint,
+    init,
+    missing_policy,
+    rotate_keys,
+    rotate_token_key,
+)
 from clients.local.server import serve
 
 __all__ = [
     "add_partner",
     "add_user",
+    "change_data_keys",
     "fetch_key_document",
     "fingerprint",
     "init",

@@ -198,3 +198,23 @@ def rotate_token_key(
         kid = rotate(settings, passphrase, now=int(time.time()),
                      kdf=KdfParams(**cost) if cost else None)  # fmt: skip
     return {"new_token_key": kid, "previous_accepted_for_seconds": settings.token_ttl}
+
+
+def change_data_keys(
+    data_dir: Path, *, passphrase: str, retire: bool = False, kdf_memory_kib: int | None = None
+) -> dict[str, Any]:
+    """Add a new data key (``retire``: remove the older ones, once nothing stored needs them).
+
+    Raises:
+        LiaisonError: no node there, the key file cannot be opened, or (``retire``) stored
+            values still need an older key.
+    """
+    from crypto.keys import KdfParams
+    from service.bootstrap import retire_data_keys, rotate_data_key
+
+    cost = cheap_cost(kdf_memory_kib)
+    change = retire_data_keys if retire else rotate_data_key
+    with translated():
+        done = change(node_settings(data_dir), passphrase, now=int(time.time()),
+                      kdf=KdfParams(**cost) if cost else None)  # fmt: skip
+    return {"data_key": done.generation, "held": done.held, "retired": done.retired}

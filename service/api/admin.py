@@ -12,6 +12,7 @@ from service.api.deps import Admin, NodeDep, ReadSession, RemoteAddr, WriteSessi
 from service.api.schemas import (
     ClearanceSet,
     DamageOut,
+    DataKeysOut,
     IntegrationCreate,
     IntegrationOut,
     PartnerCreate,
@@ -98,10 +99,20 @@ def set_clearance(
 def reload_keys(
     node: NodeDep, session: WriteSession, admin: Admin, addr: RemoteAddr
 ) -> ReloadedOut:
-    """Read the key file again after ``liaison node rotate-keys`` and serve its keys now (this
-    process only: tell each replica)."""
+    """Read the key file again after ``liaison node rotate-keys`` (or ``rotate-token-key``,
+    ``rotate-data-key``, ``retire-data-keys``) and serve its keys now (this process only: tell
+    each replica)."""
     reloaded = identity.reload_keys(session, node, admin.actor(addr))
-    return ReloadedOut(serial=reloaded.serial, encryption_keys=reloaded.encryption_keys)
+    return ReloadedOut(serial=reloaded.serial, encryption_keys=reloaded.encryption_keys,
+                       data_keys=reloaded.data_keys)  # fmt: skip
+
+
+@router.get("/node/data-keys", response_model=DataKeysOut)
+def data_keys(node: NodeDep, session: ReadSession, admin: Admin) -> DataKeysOut:
+    """Which data keys seal what, and how far the re-seal after a rotation has gone."""
+    status = identity.data_key_status(session, node)
+    return DataKeysOut(current=status.current, held=status.held, in_use=status.in_use,
+                       resealed=status.resealed, reseal_done=status.reseal_done)  # fmt: skip
 
 
 @router.get("/partners", response_model=list[PartnerOut])

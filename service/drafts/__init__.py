@@ -11,6 +11,7 @@ sharing policies and audit records as any other (``service.reports.submit_bundle
 """
 
 from service.drafts.store import (
+    SEALED_COLUMNS,
     DraftView,
     OpenedDraft,
     create_draft,
@@ -22,6 +23,7 @@ from service.drafts.store import (
 )
 
 __all__ = [
+    "SEALED_COLUMNS",
     "DraftView",
     "OpenedDraft",
     "create_draft",

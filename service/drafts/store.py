@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from policies import TLP
 from policies.tlp import TLP1_MARKING_IDS, TLP2_MARKING_IDS
-from service.atrest import DataKey
+from service.atrest import DataKeyring, SealedColumn
 from service.audit import ALLOWED, Actor, denial, record
 from service.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from service.identity import Principal
@@ -76,6 +76,14 @@ def _body_context(draft_id: str) -> str:
 
 def _changes_context(draft_id: str) -> str:
     return f"drafts.changes_ct/{draft_id}"
+
+
+SEALED_COLUMNS = (
+    SealedColumn(Draft, "title_ct", lambda row: f"drafts.title_ct/{row.id}"),
+    SealedColumn(Draft, "body_ct", lambda row: _body_context(row.id)),
+    SealedColumn(Draft, "changes_ct", lambda row: _changes_context(row.id)),
+)  # fmt: skip
+"""What this module seals with the data keys (``service.atrest.reseal``)."""
 
 
 def highest_marking(bundle: Mapping[str, Any]) -> TLP | None:
@@ -146,7 +154,7 @@ def create_draft(
     bundle = json.loads(result.data)
     draft_id = str(uuid.uuid4())
     level = highest_marking(bundle)
-    key: DataKey = node.data_key
+    key: DataKeyring = node.data_key
     row = Draft(
         id=draft_id,
         state=OPEN,

@@ -1,6 +1,6 @@
 """The node's background work, and the one place that decides when it runs.
 
-Two threads, started with the app (``service.app``) and stopped with it:
+Three threads, started with the app (``service.app``) and stopped with it:
 
 * the *delivery loop* (:class:`Worker`, its own event loop): push every delivery as soon as it is
   due (a submission or an approval rings the node's doorbell, so nothing waits for a polling
@@ -11,6 +11,9 @@ Two threads, started with the app (``service.app``) and stopped with it:
   ``delivery_idle_seconds``, or until the doorbell rings.
 * the *notary* (:class:`Notary`): sign a checkpoint of the audit log every
   ``checkpoint_interval_seconds`` when it grew, on its own so that a slow partner never delays it.
+* the *re-seal* (:func:`resealer`): after a data-key rotation is reloaded, move every stored value
+  under the newest data key, a short transaction per batch (``service.atrest.reseal``); idle
+  otherwise.
 
 No transaction is held across the network: each job reads what it needs, commits, then talks to
 the partner (``service.federation.PartnerClient`` refuses otherwise).
@@ -24,7 +27,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from service.audit import checkpoints
+from sqlalchemy.orm import Session
+
+from service.atrest import Resealer
+from service.audit import ALLOWED, Actor, checkpoints, record
 from service.errors import NotFound
 from service.exchange.pull import Puller
 from service.exchange.push import Pusher
@@ -124,6 +130,19 @@ class Notary:
                 log.exception("signing an audit checkpoint failed")
 
 
+def resealer(node: Node) -> Resealer:
+    """The background re-seal of stored values under the node's newest data key
+    (``service.atrest.reseal``), recording ``key.data_resealed`` when a walk ends."""
+
+    def finished(session: Session, generation: int, resealed: int) -> None:
+        record(session, actor=Actor.system(), action="key.data_resealed", outcome=ALLOWED,
+               at=node.utcnow(), object_type="key", object_id=f"data-key-{generation}",
+               reason=f"{resealed} stored values re-sealed; nothing stored needs an older data "
+                      "key (liaison node retire-data-keys may remove them)")  # fmt: skip
+
+    return Resealer(node.db, lambda: node.data_key, node.sealed_columns, finished=finished)
+
+
 @dataclass
 class Running:
     """The background threads of a running node."""
@@ -132,16 +151,19 @@ class Running:
     delivery: threading.Thread
     stop_delivery: threading.Event
     notary: Notary
+    resealer: Resealer
 
     def stop(self, timeout: float = 10) -> None:
         self.notary.stopping.set()
+        self.resealer.stopping.set()
+        self.node.data_keys_changed.set()
         self.stop_delivery.set()
         self.node.wakeup.ring()
         self.delivery.join(timeout=timeout)
 
 
 def start(node: Node) -> Running:
-    """Start the delivery loop and the notary, each in a thread of its own."""
+    """Start the delivery loop, the notary and the re-seal, each in a thread of its own."""
     stop = threading.Event()
     worker = Worker(node)
     delivery = threading.Thread(
@@ -150,4 +172,7 @@ def start(node: Node) -> Running:
     delivery.start()
     notary = Notary(node)
     threading.Thread(target=notary.run, name="liaison-notary", daemon=True).start()
-    return Running(node, delivery, stop, notary)
+    resealing = resealer(node)
+    threading.Thread(target=lambda: resealing.run(node.data_keys_changed), name="liaison-reseal",
+                     daemon=True).start()  # fmt: skip
+    return Running(node, delivery, stop, notary, resealing)

@@ -26,7 +26,7 @@ from service.identity.integrations import (
     list_integrations,
     revoke_integration,
 )
-from service.identity.keys import Reloaded, reload_keys
+from service.identity.keys import DataKeyStatus, Reloaded, data_key_status, reload_keys
 from service.identity.partners import add_partner, get_partner, list_partners, update_key_document
 from service.identity.sessions import (
     ConsoleUser,
@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_CLEARANCE",
     "INTEGRATION_COLLECTIONS",
     "ConsoleUser",
+    "DataKeyStatus",
     "FailedLogin",
     "IntegrationPrincipal",
     "OpenedSession",
@@ -64,6 +65,7 @@ __all__ = [
     "authenticate_integration",
     "create_integration",
     "create_user",
+    "data_key_status",
     "disable_user",
     "enable_user",
     "end_session",

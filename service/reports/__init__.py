@@ -33,6 +33,9 @@ from service.reports.compose import (
     compose,
 )
 from service.reports.content import (
+    SEALED_COLUMNS as _CONTENT_COLUMNS,
+)
+from service.reports.content import (
     STIX_MEDIA_TYPE,
     open_title,
     own_body,
@@ -84,9 +87,13 @@ from service.reports.submissions import (
     validate,
 )
 
+SEALED_COLUMNS = (*_CONTENT_COLUMNS, *collections.SEALED_COLUMNS)
+"""Every column this package seals with the data keys (``service.atrest.reseal``)."""
+
 __all__ = [
     "PENDING",
     "RELATIONSHIP_TYPES",
+    "SEALED_COLUMNS",
     "STIX_MEDIA_TYPE",
     "VOID",
     "DeliveryState",

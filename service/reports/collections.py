@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from policies import TLP
+from service.atrest import SealedColumn
 from service.models import Delivery, Inbound, NodeState, TaxiiCollection, TaxiiObject
 from service.node import Node
 from service.reports.access import ReportMarking
@@ -47,6 +48,15 @@ BACKFILL_STATE = "taxii.backfilled"
 
 def object_context(partner_id: int, kind: str, object_id: str, version_us: int) -> str:
     return f"taxii_objects.body_ct/{partner_id}/{kind}/{object_id}/{version_us}"
+
+
+SEALED_COLUMNS = (
+    SealedColumn(TaxiiObject, "body_ct",
+                 lambda row: object_context(row.partner_id, row.kind, row.object_id,
+                                            row.version_us),
+                 ("partner_id", "kind", "object_id", "version_us")),
+)  # fmt: skip
+"""What this module seals with the data keys (``service.atrest.reseal``)."""
 
 
 def timestamp_us(value: object) -> int | None:

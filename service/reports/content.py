@@ -14,6 +14,7 @@ from typing import Any
 
 from crypto.canonical import parse_strict
 from crypto.envelope import verify_signed_message
+from service.atrest import SealedColumn
 from service.errors import Unprocessable
 from service.keyring import pinned_key
 from service.models import Delivery, Inbound, Report
@@ -33,6 +34,17 @@ def delivery_body_context(message_id: str) -> str:
 
 def signed_context(inbound_id: str) -> str:
     return f"inbound.signed_ct/{inbound_id}"
+
+
+SEALED_COLUMNS = (
+    SealedColumn(Report, "title_ct", lambda row: f"reports.title_ct/{row.id}"),
+    SealedColumn(Report, "body_ct", lambda row: body_context(row.id)),
+    SealedColumn(Delivery, "body_ct", lambda row: delivery_body_context(row.message_id),
+                 ("message_id",)),
+    SealedColumn(Inbound, "title_ct", lambda row: f"inbound.title_ct/{row.id}"),
+    SealedColumn(Inbound, "signed_ct", lambda row: signed_context(row.id)),
+)  # fmt: skip
+"""What this module seals with the data keys (``service.atrest.reseal``)."""
 
 
 def seal_title(node: Node, table: str, row_id: str, title: str) -> bytes:

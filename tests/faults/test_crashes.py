@@ -17,7 +17,7 @@ import pytest
 
 from tests.faults.live import LiveNode, start_and_pin, submit_reports, wait_for_exchange
 
-REPORTS = 2000
+REPORTS = 1200
 # While officers submit, only the receiver dies (a submission needs a live sender); once every
 # report is in, the victim of each round is drawn at random. Each kill costs a restart of a few
 # seconds, so the rounds are few but land while the exchange is busiest.

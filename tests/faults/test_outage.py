@@ -7,7 +7,7 @@ import pytest
 
 from tests.faults.live import start_and_pin, submit_reports, wait_for_exchange
 
-REPORTS = 1000
+REPORTS = 500
 CONVERGE_TIMEOUT = 300.0
 
 

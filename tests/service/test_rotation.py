@@ -85,7 +85,8 @@ async def test_a_rotation_is_served_without_a_restart_and_the_partner_picks_it_u
     async with sy.client() as c:
         r = await c.post("/api/v1/admin/node/reload-keys", headers=admin)
         assert r.status_code == 200, r.text
-        assert r.json() == {"serial": 2, "encryption_keys": [old_kid, rotation.new_kid]}
+        assert r.json() == {"serial": 2, "encryption_keys": [old_kid, rotation.new_kid],
+                            "data_keys": [1]}  # fmt: skip
         served = (await c.get(f"{wire.PREFIX}/key-document")).content
     assert rotation.new_kid.encode() in served  # the running node serves the new document
     with sy.node.db.read() as s:

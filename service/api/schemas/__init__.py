@@ -21,6 +21,7 @@ from service.api.schemas.exchange import (
 from service.api.schemas.identity import (
     ClearanceSet,
     DamageOut,
+    DataKeysOut,
     IntegrationCreate,
     IntegrationOut,
     PartnerCreate,
@@ -55,6 +56,7 @@ __all__ = [
     "ClearanceSet",
     "ConsistencyOut",
     "DamageOut",
+    "DataKeysOut",
     "DeliveryOut",
     "DraftDetail",
     "DraftOut",

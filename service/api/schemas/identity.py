@@ -118,6 +118,15 @@ class DamageOut(BaseModel):
 class ReloadedOut(BaseModel):
     serial: int = Field(description="the serial of the key document now served")
     encryption_keys: list[str] = Field(description="the encryption key ids held, oldest first")
+    data_keys: list[int] = Field(description="the data-key generations held (the newest seals)")
+
+
+class DataKeysOut(BaseModel):
+    current: int = Field(description="the data-key generation that seals new values")
+    held: list[int] = Field(description="the generations this node holds")
+    in_use: dict[int, int] = Field(description="stored values sealed by each generation")
+    resealed: int = Field(description="values re-sealed under the current one so far")
+    reseal_done: bool = Field(description="nothing stored needs an older generation any more")
 
 
 class SuspensionOut(BaseModel):
