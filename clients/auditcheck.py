@@ -62,7 +62,8 @@ class TrustedKeys:
     node_id: str
     fingerprint: str
     node_key: NoteVerifier
-    witnesses: Mapping[str, NoteVerifier]
+    witnesses: Mapping[str, tuple[NoteVerifier, ...]]
+    """Each witness's keys: the one pinned now first, then any it was pinned to before."""
     witness_fingerprints: Mapping[str, str]
     pinned: bool
     pinned_witnesses: frozenset[str] = frozenset()
@@ -197,13 +198,26 @@ def check_keys(
                 raise _refused(
                     f"witness {name}'s keys have the fingerprint {fp}, not the one you gave"
                 )
-            witnesses[name] = _note_key(
+            current = _note_key(
                 unverified.get("cosignature_key"),
                 witness_name(name),
                 SIG_COSIGNATURE_V1,
                 witness_identity,
                 f"witness {name}'s cosignature key",
             )
+            previous = unverified.get("previous") or []
+            if not isinstance(previous, list):
+                raise _refused(f"witness {name}'s previous keys are not a JSON array")
+            older = []
+            for index, old in enumerate(previous):  # keys it was pinned to before a re-pin
+                if not isinstance(old, Mapping):
+                    raise _refused(f"witness {name}'s previous key {index} is not a JSON object")
+                old_identity = _identity(old.get("identity"))
+                _stated_fingerprint(old_identity, old.get("fingerprint"), name)
+                older.append(_note_key(old.get("cosignature_key"), witness_name(name),
+                                       SIG_COSIGNATURE_V1, old_identity,
+                                       f"witness {name}'s previous key {index}"))  # fmt: skip
+            witnesses[name] = (current, *older)
             fingerprints[name] = fp
     except CryptoError as exc:
         raise _refused(f"the keys do not parse: {exc}") from exc
@@ -395,8 +409,8 @@ def check_proof(
     from crypto import merkle
     from crypto.encoding import b64u_decode, b64u_encode
     from crypto.errors import CryptoError
-    from crypto.logverify import origin_of, record_leaf
-    from crypto.note import parse_checkpoint, verify_cosignature, verify_note
+    from crypto.logverify import origin_of, record_leaf, verify_cosignature_by_any
+    from crypto.note import parse_checkpoint, verify_note
 
     if unverified_proof.get("format") != PROOF_FORMAT:  # P1
         raise _refused(f"not a {PROOF_FORMAT} file")
@@ -433,7 +447,7 @@ def check_proof(
             notes.append(f"a cosignature by {witness}, whose key the proof does not hold")
             continue
         try:
-            verify_cosignature(verified.text, line, key)
+            verify_cosignature_by_any(verified.text, line, key)
         except CryptoError as exc:
             raise _refused(f"P3: {witness}'s cosignature does not verify: {exc}") from exc
         cosigned.append(witness)

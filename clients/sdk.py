@@ -534,6 +534,28 @@ class LiaisonClient:
         path = f"/api/v1/admin/partners/{_segment(node_id)}/resume"
         return _object(self._request("POST", path))
 
+    def repin_partner(self, node_id: str, url: str, fingerprint: str) -> dict[str, Any]:
+        """Pin a partner's new signing identity (admin): the node fetches its key document from
+        ``url`` and pins it if ``fingerprint`` matches; what its old keys signed since a recorded
+        compromise is distrusted.
+
+        Raises:
+            ApiError: 422 ``fingerprint_mismatch`` (nothing changed), 409 ``same_key``, 404 no
+                such partner, 502 unreachable.
+        """
+        path = f"/api/v1/admin/partners/{_segment(node_id)}/repin"
+        body = {"url": url, "fingerprint": fingerprint}
+        return _object(self._request("POST", path, json_body=body))
+
+    def remove_partner(self, node_id: str) -> dict[str, Any]:
+        """End the partnership (admin): undelivered reports withdrawn, records kept.
+
+        Raises:
+            ApiError: 404 no such partner; 409 ``already_removed``.
+        """
+        path = f"/api/v1/admin/partners/{_segment(node_id)}/remove"
+        return _object(self._request("POST", path))
+
     def courier_export(self, partner: str, *, after: int = 0, limit: int | None = None) -> bytes:
         """The envelopes file for ``partner`` (docs/protocol.md section 8): its deliveries not yet
         acknowledged, sealed, with ``seq > after``; the node marks them sent by courier.

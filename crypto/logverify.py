@@ -26,7 +26,7 @@ from typing import Any
 
 from crypto import merkle
 from crypto.canonical import canonicalize
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, UnknownKey
 from crypto.note import NoteVerifier, parse_checkpoint, verify_cosignature, verify_note
 
 LEAF_VERSION = 1
@@ -132,19 +132,40 @@ class _Range:
         return value
 
 
+def verify_cosignature_by_any(
+    text: str, line: str, keys: NoteVerifier | Sequence[NoteVerifier]
+) -> None:
+    """V6 for one cosignature line, by whichever of the witness's keys it names (a partner
+    re-pinned since has an old key and a new one).
+
+    Raises:
+        CryptoError: by none of them, or it does not verify.
+    """
+    candidates = [keys] if isinstance(keys, NoteVerifier) else list(keys)
+    last: CryptoError = UnknownKey("no key for this witness")
+    for key in candidates:
+        try:
+            verify_cosignature(text, line, key)
+            return
+        except UnknownKey as exc:  # by another of its keys: try the next
+            last = exc
+    raise last
+
+
 def verify_log(
     records: Iterable[Mapping[str, Any]],
     *,
     node_id: str,
     node_key: NoteVerifier,
     checkpoints: Sequence[SignedCheckpoint] = (),
-    witnesses: Mapping[str, NoteVerifier] | None = None,
+    witnesses: Mapping[str, NoteVerifier | Sequence[NoteVerifier]] | None = None,
 ) -> LogReport:
     """Verify ``records`` (in the order given, each with its fields and ``leaf_hash``, the bytes
     the node's tree holds, or None) against ``checkpoints`` (steps V1-V6 in the module text).
 
     ``node_key`` is the node's checkpoint key (type 0x01, named :func:`origin_of`),
-    ``witnesses`` the cosignature keys (type 0x04) of its partners by node id.
+    ``witnesses`` the cosignature keys (type 0x04) of its partners by node id: one, or several
+    (every key a partner was pinned to; a cosignature counts by the one it names).
     """
     origin = origin_of(node_id)
     witnesses = witnesses or {}
@@ -165,12 +186,12 @@ def verify_log(
             return refused("V3", f"a checkpoint is for {checkpoint.origin!r}, not {origin!r}")
         cosigners = []
         for witness, line in signed.cosignatures:
-            key = witnesses.get(witness)
-            if key is None:
+            keys = witnesses.get(witness)
+            if keys is None:
                 notes.append(f"checkpoint {checkpoint.size}: cosignature by unknown {witness}")
                 continue
             try:
-                verify_cosignature(verified.text, line, key)
+                verify_cosignature_by_any(verified.text, line, keys)
             except CryptoError as exc:  # V6
                 return refused("V6", f"{witness}'s cosignature of checkpoint "
                                f"{checkpoint.size} does not verify: {exc}")  # fmt: skip

@@ -14,6 +14,7 @@ import threading
 
 from sqlalchemy.orm import Session
 
+from crypto.errors import UnknownKey
 from crypto.keydoc import VerifiedKeyDocument, verify_key_document
 from crypto.signing import VerifyKey
 from service.models import NodeState, Partner
@@ -27,6 +28,21 @@ def pinned_key(partner: Partner) -> VerifyKey:
     return VerifyKey(ed25519=partner.ed25519_key, ml_dsa_65=partner.ml_dsa_65_key)
 
 
+def signed_by(partner: Partner, key_id: str) -> VerifyKey:
+    """The key, pinned now or before a re-pin (``partners.previous_keys``), whose id is
+    ``key_id``: what verifies something ``partner`` signed, stored here earlier.
+
+    Raises:
+        UnknownKey: ``partner`` was never pinned to such a key.
+    """
+    if key_id == partner.signing_key_id:
+        return pinned_key(partner)
+    for old in partner.previous_keys:
+        if old.signing_key_id == key_id:
+            return VerifyKey(ed25519=old.ed25519_key, ml_dsa_65=old.ml_dsa_65_key)
+    raise UnknownKey(f"{partner.node_id} was never pinned to signing key {key_id}")
+
+
 def key_serial(session: Session) -> int:
     """The serial of the key document this node publishes (1 before any rotation)."""
     state = session.get(NodeState, KEY_SERIAL)
@@ -35,10 +51,10 @@ def key_serial(session: Session) -> int:
 
 class Keyring:
     """The verified key documents of the node's partners, cached: each document is verified once
-    per (partner, serial)."""
+    per (partner, serial, pinned key)."""
 
     def __init__(self) -> None:
-        self._partners: dict[tuple[int, int], VerifiedKeyDocument] = {}
+        self._partners: dict[tuple[int, int, str], VerifiedKeyDocument] = {}
         self._lock = threading.Lock()
 
     def partner_document(self, partner: Partner) -> VerifiedKeyDocument:
@@ -47,7 +63,7 @@ class Keyring:
         Raises:
             CryptoError: the stored document no longer verifies (it was tampered with).
         """
-        key = (partner.id, partner.key_serial)
+        key = (partner.id, partner.key_serial, partner.signing_key_id)  # a re-pin may reuse serials
         with self._lock:
             document = self._partners.get(key)
         if document is None:

@@ -1,4 +1,5 @@
-"""``liaison partner add|list|status|suspend|resume``: the partner nodes this node exchanges with.
+"""``liaison partner add|list|status|suspend|resume|damage|repin|remove``: the partner nodes this
+node exchanges with.
 
 ``partner add`` fetches the partner's key document and pins it if it matches the fingerprint its
 admins read out: on a data dir through :mod:`clients.local` when one is given, else over HTTP as
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from clients import output
 from clients.cli.common import (
@@ -24,6 +26,7 @@ from clients.cli.common import (
     opt,
     read_passphrase,
 )
+from clients.errors import UsageError
 
 
 def register(top: Subcommands, shared: SharedOptions) -> None:
@@ -84,6 +87,27 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
         help="end a suspension: the held deliveries go out (admin)",
     )
     resume.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+    repin = add_command(
+        cmds,
+        "repin",
+        partner_repin,
+        (shared.url, shared.json),
+        help="pin a partner's new signing identity, checked against the fingerprint its admins "
+        "read out (admin)",
+    )
+    repin.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+    repin.add_argument("--fingerprint", required=True, help="its new fingerprint, as read out")
+    flag(repin, "--partner-url", metavar="URL",
+         help="where it serves its new key document (default: the URL pinned now)")  # fmt: skip
+    remove = add_command(
+        cmds,
+        "remove",
+        partner_remove,
+        (shared.url, shared.json),
+        help="end the partnership: undelivered reports withdrawn, records kept (admin)",
+    )
+    remove.add_argument("node_id", metavar="NAME", help="the partner's node id, e.g. SY")
+    remove.add_argument("--yes", action="store_true", help="confirm: nothing more goes to it")
 
 
 def partner_add(args: argparse.Namespace, ctx: Context) -> int:
@@ -139,7 +163,7 @@ def partner_list(args: argparse.Namespace, ctx: Context) -> int:
             p.get("endpoint"),
             p.get("key_serial"),
             output.when(p.get("added_at")),
-            "suspended " + output.when(p["suspended_at"]) if p.get("suspended_at") else "active",
+            _state(p),
             p.get("fingerprint"),
         )
         for p in partners
@@ -147,6 +171,14 @@ def partner_list(args: argparse.Namespace, ctx: Context) -> int:
     header = ("NODE", "NAME", "URL", "KEY SERIAL", "ADDED", "STATE", "FINGERPRINT")
     emit(output.table(header, rows))
     return 0
+
+
+def _state(partner: dict[str, Any]) -> str:
+    if partner.get("removed_at"):
+        return "removed " + output.when(partner["removed_at"])
+    if partner.get("suspended_at"):
+        return "suspended " + output.when(partner["suspended_at"])
+    return "active"
 
 
 def partner_suspend(args: argparse.Namespace, ctx: Context) -> int:
@@ -194,9 +226,15 @@ def partner_damage(args: argparse.Namespace, ctx: Context) -> int:
     if rows:
         emit(output.table(("REPORT", "SEQ", "TLP", "STATE", "SEALED TO", "SEALED", ""), rows))
     received = [(i["inbound_id"], i["seq"], i["tlp"], i["status"], i["sender_key"],
-                 output.when(i["received_at"])) for i in report["signed"]]  # fmt: skip
+                 output.when(i["received_at"]),
+                 "distrusted: never re-sent" if i.get("distrusted") else "")
+                for i in report["signed"]]  # fmt: skip
     if received:
-        emit(output.table(("RECEIVED", "SEQ", "TLP", "STATUS", "SIGNED BY", "AT"), received))
+        emit(output.table(("RECEIVED", "SEQ", "TLP", "STATUS", "SIGNED BY", "AT", ""), received))
+        forged = sum(1 for i in report["signed"] if i.get("distrusted"))
+        if forged:
+            emit(f"  {forged} of them were signed by the old keys and never sent again by "
+                 f"{who} under its new ones: treat them as forged")  # fmt: skip
     return 0
 
 
@@ -209,6 +247,48 @@ def partner_resume(args: argparse.Namespace, ctx: Context) -> int:
     emit(
         f"resumed {output.clean(done['partner']['node_id'])}: {done['held']} held deliveries go out"
     )
+    return 0
+
+
+def partner_repin(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.client(node_url(args)) as client:
+        url = opt(args, "partner_url")
+        if url is None:
+            pinned = {p["node_id"]: p for p in client.list_partners()}
+            if args.node_id not in pinned:
+                raise UsageError(f"no partner {args.node_id!r} is pinned on this node")
+            url = pinned[args.node_id]["endpoint"]
+        done = client.repin_partner(args.node_id, url, args.fingerprint)
+    if opt(args, "json"):
+        emit_json(done)
+        return 0
+    partner = done["partner"]
+    who = output.clean(partner["node_id"])
+    before, now = output.clean(done["previous_fingerprint"]), output.clean(partner["fingerprint"])
+    emit(f"re-pinned {who}: fingerprint {before} replaced by {now} (key document serial "
+         f"{partner['key_serial']})")  # fmt: skip
+    if done["distrusted"]:
+        emit(f"{len(done['distrusted'])} reports signed by the old keys since the compromise "
+             "are distrusted (they stay in quarantine; what the partner sends again under its "
+             "new keys is trusted again)")  # fmt: skip
+    emit(f"{done['to_reseal']} undelivered envelopes are sealed again to its new keys")
+    if partner.get("suspended_at"):
+        emit(f"{who} is still suspended: liaison partner resume {who} once it is back")
+    return 0
+
+
+def partner_remove(args: argparse.Namespace, ctx: Context) -> int:
+    if not args.yes:
+        raise UsageError(f"removing {args.node_id} withdraws every report not yet delivered to "
+                         "it and sends it nothing more: add --yes to confirm")  # fmt: skip
+    with ctx.client(node_url(args)) as client:
+        done = client.remove_partner(args.node_id)
+    if opt(args, "json"):
+        emit_json(done)
+        return 0
+    who = output.clean(done["partner"]["node_id"])
+    emit(f"removed {who}: {done['withdrawn']} undelivered deliveries withdrawn; its received "
+         "reports, receipts and audit records are kept")  # fmt: skip
     return 0
 
 

@@ -17,9 +17,12 @@ from service.api.schemas import (
     IntegrationOut,
     PartnerCreate,
     PartnerOut,
+    PartnerRepin,
     PartnerSuspend,
     PasswordSet,
     ReloadedOut,
+    RemovalOut,
+    RepinOut,
     RoleSet,
     SuspensionOut,
     UserCreate,
@@ -158,6 +161,35 @@ def resume_partner(
     """End a suspension: the held deliveries go out."""
     resumed = exchange.resume_partner(session, node, node_id, actor=admin.actor(addr))
     return SuspensionOut.of(resumed)
+
+
+@router.post("/partners/{node_id}/repin", response_model=RepinOut)
+async def repin_partner(
+    node_id: str, body: PartnerRepin, node: NodeDep, session: WriteSession, admin: Admin,
+    addr: RemoteAddr,
+) -> RepinOut:  # fmt: skip
+    """Pin the partner's new signing identity: its key document is fetched from ``url`` and
+    pinned if ``fingerprint`` matches; what its old keys signed since a recorded compromise is
+    distrusted (the write transaction begins only once the document is here)."""
+    async with PartnerClient.open(node) as client:
+        document = await client.fetch_key_document(body.url)
+
+    def work() -> RepinOut:
+        return RepinOut.of(exchange.repin_partner(
+            session, node, node_id, url=body.url, fingerprint=body.fingerprint,
+            document=document, actor=admin.actor(addr),
+        ))  # fmt: skip
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/partners/{node_id}/remove", response_model=RemovalOut)
+def remove_partner(
+    node_id: str, node: NodeDep, session: WriteSession, admin: Admin, addr: RemoteAddr
+) -> RemovalOut:
+    """End the partnership: suspended for good, undelivered reports withdrawn, records kept."""
+    removal = exchange.remove_partner(session, node, node_id, actor=admin.actor(addr))
+    return RemovalOut(partner=PartnerOut.of(removal.partner), withdrawn=removal.withdrawn)
 
 
 @router.post("/partners", response_model=PartnerOut, status_code=201)

@@ -122,6 +122,15 @@ def keys(session: Session, node: Node) -> dict[str, Any]:
                 "identity": {"ed25519": b64u_encode(p.ed25519_key),
                              "ml_dsa_65": b64u_encode(p.ml_dsa_65_key)},
                 "fingerprint": p.fingerprint,
+                # Keys it was pinned to before a re-pin: its older cosignatures are by them.
+                "previous": [
+                    {"cosignature_key": checkpoints.witness_verifier(p.node_id,
+                                                                     old.ed25519_key).vkey,
+                     "identity": {"ed25519": b64u_encode(old.ed25519_key),
+                                  "ml_dsa_65": b64u_encode(old.ml_dsa_65_key)},
+                     "fingerprint": old.fingerprint}
+                    for old in p.previous_keys
+                ],
             }
             for p in partners
         },

@@ -57,9 +57,10 @@ def verify(session: Session, node: Node) -> LogReport:
     """Verify the whole log in ``session`` (a read transaction: one snapshot) against every
     checkpoint the node signed and every cosignature its partners gave."""
     witnesses = {
-        p.node_id: witness_verifier(p.node_id, p.ed25519_key)
+        p.node_id: [witness_verifier(p.node_id, key)
+                    for key in (p.ed25519_key, *(old.ed25519_key for old in p.previous_keys))]
         for p in session.scalars(select(Partner))
-    }
+    }  # fmt: skip
     return verify_log(
         records(session),
         node_id=node.node_id,

@@ -10,6 +10,8 @@ witness    cosigning the partner's audit checkpoints, catching rollbacks and for
 reconcile  what we sent against what the partner signed as received
 status     how synchronisation with a partner stands
 suspension  a partner whose keys are not trusted: nothing sent, nothing it signs accepted
+repin      a partner's new signing identity pinned; what its stolen keys signed distrusted
+removal    the partnership ended, the records kept
 damage     what a partner's copied keys could expose or forge since a time
 keys       fetching a partner's key document: when expired, and every key_refresh_seconds
 worker     the one schedule of all the background work above
@@ -23,6 +25,8 @@ from service.exchange.pull import Puller, serve_pull, serve_receipts
 from service.exchange.push import Pusher
 from service.exchange.reconcile import Reconciliation, reconcile
 from service.exchange.reconcile import serve as serve_reconcile
+from service.exchange.removal import Removal, remove_partner
+from service.exchange.repin import Repin, repin_partner
 from service.exchange.status import PartnerStatus, partner_status
 from service.exchange.suspension import Suspension, resume_partner, suspend_partner
 from service.exchange.witness import serve_checkpoint, serve_cosignature, witness_all
@@ -35,6 +39,8 @@ __all__ = [
     "Puller",
     "Pusher",
     "Reconciliation",
+    "Removal",
+    "Repin",
     "Suspension",
     "Worker",
     "courier",
@@ -43,6 +49,8 @@ __all__ = [
     "receive_batch",
     "receive_envelope",
     "reconcile",
+    "remove_partner",
+    "repin_partner",
     "resume_partner",
     "serve_checkpoint",
     "serve_cosignature",

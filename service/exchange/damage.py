@@ -50,6 +50,9 @@ class SignedItem:
     status: str
     sender_key: str
     received_at: datetime
+    distrusted: bool = False
+    """Signed by keys the partner no longer holds, after their compromise: never re-sent by the
+    genuine partner since it was re-pinned (``service.exchange.repin``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,7 @@ def damage_report(
     for row in inbound:
         header, _ = parse_header(row.envelope, max_bytes=len(row.envelope))
         signed.append(SignedItem(row.id, row.seq, row.tlp, row.status, header.sender_key,
-                                 row.received_at))  # fmt: skip
+                                 row.received_at, row.distrusted_at is not None))  # fmt: skip
     report = DamageReport(partner.node_id, since, partner.suspended_at, sealed, signed)
     after = sum(report.sealed_after_by_tlp.values())
     record(session, actor=actor, action="partner.damage", outcome=ALLOWED, at=node.utcnow(),

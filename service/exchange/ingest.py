@@ -43,6 +43,7 @@ from service.reports import (
     record_quarantine,
     record_received,
     seal_title,
+    sender_key,
     signed_context,
     stix,
     title_of,
@@ -56,6 +57,8 @@ class Acceptance:
     inbound_id: str
     seq: int
     row: Inbound | None = None  # the new row (None for a duplicate)
+    revouched: bool = False
+    """A duplicate that the pinned keys sent again after a re-pin: no longer distrusted."""
 
 
 def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> Acceptance:
@@ -91,7 +94,7 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
         max_skew=node.settings.clock_skew,
     )
     if existing is not None:
-        return _resealed_copy(node, partner, existing, verified)
+        return _resealed_copy(session, node, partner, existing, verified)
     try:
         report = stix.validate_report(
             verified.body,
@@ -149,7 +152,8 @@ _CURSOR_RUN = 1000
 
 def advance_cursor(session: Session, partner: Partner, void: frozenset[int] = frozenset()) -> None:
     """Move ``received_through`` over every sequence number that has now arrived (or that the
-    sender declared void: a delivery it gave up on)."""
+    sender declared void: a delivery it gave up on). A report distrusted at a re-pin does not
+    count as arrived: the genuine partner is asked for that number again."""
     # One query for the run of numbers already stored above the cursor (an out-of-order
     # arrival can close a gap of many), not one query per number.
     while True:
@@ -157,7 +161,11 @@ def advance_cursor(session: Session, partner: Partner, void: frozenset[int] = fr
         stored = set(
             session.scalars(
                 select(Inbound.seq)
-                .where(Inbound.partner_id == partner.id, Inbound.seq > start)
+                .where(
+                    Inbound.partner_id == partner.id,
+                    Inbound.seq > start,
+                    Inbound.distrusted_at.is_(None),
+                )
                 .order_by(Inbound.seq)
                 .limit(_CURSOR_RUN)
             )
@@ -185,6 +193,8 @@ def store_envelope(
     accepted = ingest(session, node, partner, envelope)
     row = accepted.row
     reason = "duplicate: stored receipt re-sent" if row is None else str(row.status)
+    if accepted.revouched:
+        reason = "sent again under the keys pinned now: no longer distrusted (still for review)"
     if via != Route.PUSH:
         reason = f"{reason} (via {via})"
     record(
@@ -207,20 +217,31 @@ def store_envelope(
 
 
 def _resealed_copy(
-    node: Node, partner: Partner, existing: Inbound, verified: VerifiedEnvelope
+    session: Session, node: Node, partner: Partner, existing: Inbound, verified: VerifiedEnvelope
 ) -> Acceptance:
     """F3, second case: a message id we hold, in other bytes. A sender re-seals an envelope
-    whose lifetime ran out before it learnt of our receipt; if the new one carries the same
-    sequence number and the same signed report, we keep our single copy and sign a receipt for
-    the new bytes, so the sender can close the delivery. Anything else is a conflict."""
+    whose lifetime ran out before it learnt of our receipt, or after it was re-pinned; if the
+    new one carries the same sequence number and the same signed report, we keep our single copy
+    and sign a receipt for the new bytes, so the sender can close the delivery. Anything else is
+    a conflict. A copy distrusted at a re-pin (signed by the old keys after their compromise)
+    that the keys pinned now send again is genuine: it is trusted again (K9)."""
     stored = node.data_key.open(existing.signed_ct, signed_context(existing.id))
-    _, stored_body = verify_signed_message(stored, pinned_key(partner))
+    _, stored_body = verify_signed_message(stored, sender_key(existing))
     if verified.header.seq != existing.seq or not hmac.compare_digest(
         hashlib.sha256(stored_body).digest(), hashlib.sha256(verified.body).digest()
     ):
         raise Conflict(
             f"message {verified.header.message_id} was already received with other content"
         )
+    revouched = existing.distrusted_at is not None
+    if revouched:
+        existing.distrusted_at = None
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError as exc:
+            raise Conflict(f"sequence number {existing.seq} is already taken by another message "
+                           "from this partner") from exc  # fmt: skip
     receipt = issue_receipt(
         key=node.identity.signing,
         message_id=verified.header.message_id,
@@ -229,7 +250,7 @@ def _resealed_copy(
         receiver=node.node_id,
         received_at=node.now(),
     )
-    return Acceptance(receipt, True, existing.id, existing.seq)
+    return Acceptance(receipt, True, existing.id, existing.seq, revouched=revouched)
 
 
 def receive_envelope(

@@ -109,14 +109,24 @@ def release(delivery: Delivery) -> None:
 
 
 def needs_sealing(node: Node, delivery: Delivery) -> bool:
-    """True when there is no envelope yet, or the stored one expires within a day (or within a
-    seventh of its lifetime, if shorter): the receiver would refuse it as stale, so it is sealed
-    again, same message id, seq and report, new bytes (docs/protocol.md F3)."""
+    """True when there is no envelope yet, or the stored one would not do any more, so that it
+    is sealed again, same message id, seq and report, new bytes (docs/protocol.md F3):
+
+    * it expires within a day (or within a seventh of its lifetime, if shorter): the receiver
+      would refuse it as stale;
+    * it is sealed to an encryption key the partner no longer publishes (it was re-pinned, or
+      dropped the key), or signed by a key that is not this node's signing key now.
+    """
     if delivery.envelope is None:
         return True
     header, _ = parse_header(delivery.envelope, max_bytes=len(delivery.envelope))
     margin = min(RESEAL_MARGIN_SECONDS, (header.expires - header.created) // 7)
-    return header.expires - margin <= node.now()
+    if header.expires - margin <= node.now():
+        return True
+    if header.sender_key != node.identity.signing.public.key_id:
+        return True
+    published = node.keyring.partner_document(delivery.partner).encryption_keys
+    return header.recipient_key not in {key.kid for key in published}
 
 
 def seal_delivery(session: Session, node: Node, delivery: Delivery, key: PublishedKemKey) -> bool:

@@ -56,14 +56,15 @@ def partner_status(session: Session, partner: Partner) -> PartnerStatus:
     )
     received, highest, last_received = session.execute(
         select(func.count(), func.max(Inbound.seq), func.max(Inbound.received_at)).where(
-            Inbound.partner_id == partner.id
+            Inbound.partner_id == partner.id, Inbound.distrusted_at.is_(None)
         )
     ).one()
     above_cursor = session.scalar(
         select(func.count()).where(
-            Inbound.partner_id == partner.id, Inbound.seq > partner.received_through
+            Inbound.partner_id == partner.id, Inbound.seq > partner.received_through,
+            Inbound.distrusted_at.is_(None),
         )
-    )
+    )  # fmt: skip
     highest = highest or 0
     missing = max(0, highest - partner.received_through - (above_cursor or 0))
     return PartnerStatus(

@@ -117,11 +117,14 @@ def resume_partner(session: Session, node: Node, node_id: str, *, actor: Actor) 
 
     Raises:
         NotFound: no such partner.
-        Conflict: not suspended (``not_suspended``).
+        Conflict: not suspended (``not_suspended``), or removed (``partner_removed``).
     """
     with refusal_recorded(actor, "partner.resume", node.utcnow, object_type="partner",
                           object_id=node_id[:63]):  # fmt: skip
         partner = get_partner(session, node_id, lock=True)
+        if partner.removed_at is not None:
+            raise Conflict(f"partner {node_id} was removed: partner repin {node_id} pins it "
+                           "again first", code="partner_removed")  # fmt: skip
         if partner.suspended_at is None:
             raise Conflict(f"partner {node_id} is not suspended", code="not_suspended")
     began = partner.suspended_at

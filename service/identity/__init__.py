@@ -27,7 +27,13 @@ from service.identity.integrations import (
     revoke_integration,
 )
 from service.identity.keys import DataKeyStatus, Reloaded, data_key_status, reload_keys
-from service.identity.partners import add_partner, get_partner, list_partners, update_key_document
+from service.identity.partners import (
+    add_partner,
+    get_partner,
+    list_partners,
+    update_key_document,
+    verified_document,
+)
 from service.identity.sessions import (
     ConsoleUser,
     OpenedSession,
@@ -87,4 +93,5 @@ __all__ = [
     "set_role",
     "touch_session",
     "update_key_document",
+    "verified_document",
 ]

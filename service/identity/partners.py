@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from crypto.errors import CryptoError, FingerprintMismatch
 from crypto.fingerprint import fingerprint as fingerprint_of
-from crypto.keydoc import check_node_id, verify_key_document
+from crypto.keydoc import VerifiedKeyDocument, check_node_id, verify_key_document
 from service.audit import ALLOWED, Actor, record
 from service.errors import Conflict, NotFound, Unprocessable
 from service.keyring import pinned_key
@@ -44,20 +44,14 @@ def add_partner(
     check_node_id(node_id)
     if node_id == node.node_id:
         raise Conflict(f"{node_id} is this node, not a partner")
-    try:
-        verified = verify_key_document(
-            document, pinned_fingerprint=fingerprint, expected_node_id=node_id
+    removed = session.scalar(select(Partner.removed_at).where(Partner.node_id == node_id))
+    if removed is not None:
+        raise Conflict(
+            f"partner {node_id} was removed on {removed.isoformat()}; its records are kept: "
+            f"partner repin {node_id} pins it again",
+            code="partner_removed",
         )
-    except FingerprintMismatch as exc:
-        raise Unprocessable(
-            f"the key document served at {url} does not match the fingerprint you gave for "
-            f"{node_id}; it was NOT pinned. Compare the fingerprint again out of band.",
-            code="fingerprint_mismatch",
-        ) from exc
-    except CryptoError as exc:
-        raise Unprocessable(
-            f"invalid key document from {url}: {exc.diagnostics()}", code="invalid_key_document"
-        ) from exc
+    verified = verified_document(node_id, url, fingerprint, document)
     now = node.utcnow()
     partner = Partner(
         node_id=node_id,
@@ -89,6 +83,32 @@ def add_partner(
         reason=f"pinned fingerprint {partner.fingerprint}",
     )
     return partner
+
+
+def verified_document(
+    node_id: str, url: str, fingerprint: str, document: bytes
+) -> VerifiedKeyDocument:
+    """The key document fetched from ``url`` for ``node_id``, checked against the fingerprint
+    its administrators read out (K1-K6).
+
+    Raises:
+        Unprocessable: the fingerprint does not match (code ``fingerprint_mismatch``), the document
+            is invalid, or it names another node.
+    """
+    try:
+        return verify_key_document(
+            document, pinned_fingerprint=fingerprint, expected_node_id=node_id
+        )
+    except FingerprintMismatch as exc:
+        raise Unprocessable(
+            f"the key document served at {url} does not match the fingerprint you gave for "
+            f"{node_id}; it was NOT pinned. Compare the fingerprint again out of band.",
+            code="fingerprint_mismatch",
+        ) from exc
+    except CryptoError as exc:
+        raise Unprocessable(
+            f"invalid key document from {url}: {exc.diagnostics()}", code="invalid_key_document"
+        ) from exc
 
 
 def update_key_document(session: Session, node: Node, partner: Partner, document: bytes) -> bool:
@@ -136,5 +156,9 @@ def get_partner(session: Session, node_id: str, *, lock: bool = False) -> Partne
     return partner
 
 
-def list_partners(session: Session) -> list[Partner]:
-    return list(session.scalars(select(Partner).order_by(Partner.node_id)))
+def list_partners(session: Session, *, removed: bool = True) -> list[Partner]:
+    """The pinned partners (``removed``: with those removed, whose records are kept)."""
+    query = select(Partner).order_by(Partner.node_id)
+    if not removed:
+        query = query.where(Partner.removed_at.is_(None))
+    return list(session.scalars(query))

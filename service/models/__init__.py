@@ -39,7 +39,14 @@ from service.models.base import (
     one_of,
 )
 from service.models.exchange import Delivery, Inbound, InboundObject, Report, ReportObject
-from service.models.identity import ConsoleSession, Integration, Nonce, Partner, User
+from service.models.identity import (
+    ConsoleSession,
+    Integration,
+    Nonce,
+    Partner,
+    PartnerKey,
+    User,
+)
 from service.models.platforms import Draft, TaxiiCollection, TaxiiObject, TaxiiStatus
 
 __all__ = [
@@ -70,6 +77,7 @@ __all__ = [
     "NodeState",
     "Nonce",
     "Partner",
+    "PartnerKey",
     "Report",
     "ReportObject",
     "TaxiiCollection",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -132,9 +133,13 @@ class Inbound(Base):
     __tablename__ = "inbound"
     __table_args__ = (
         UniqueConstraint("partner_id", "message_id"),
-        UniqueConstraint("partner_id", "seq"),
+        # A sequence number is taken only by what the partner's pinned keys vouch for: one that a
+        # thief's signature took (distrusted on re-pinning) is free for the genuine message.
+        Index("uq_inbound_partner_id_seq_trusted", "partner_id", "seq", unique=True,
+              sqlite_where=text("distrusted_at IS NULL"),
+              postgresql_where=text("distrusted_at IS NULL")),
         one_of("status", INBOUND_STATUSES),
-    )
+    )  # fmt: skip
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
@@ -159,6 +164,10 @@ class Inbound(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set when the partner was re-pinned and this was signed, after its keys were compromised,
+    # by keys it no longer holds (``service.exchange.repin``): kept, named in the damage report,
+    # its sequence number free; cleared if the genuine keys send the same report again.
+    distrusted_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
     partner: Mapped[Partner] = relationship(lazy="joined")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.models.base import CLEARANCES, LANGUAGES, ROLES, Base, Timestamp, one_of
 
@@ -82,6 +82,34 @@ class Partner(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     compromised_since: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     suspended_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the signing key now pinned replaced another (``partner repin``); None: since added_at.
+    repinned_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    # Removed (``partner remove``): suspended for good, its queue withdrawn, its records kept.
+    removed_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+
+    previous_keys: Mapped[list[PartnerKey]] = relationship(
+        order_by="PartnerKey.id", lazy="selectin", back_populates="partner"
+    )
+
+
+class PartnerKey(Base):
+    """A signing key a partner was pinned to before it was re-pinned (``partner repin``): still
+    what verifies what it signed then (stored reports, receipts, cosignatures)."""
+
+    __tablename__ = "partner_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    signing_key_id: Mapped[str] = mapped_column(String(40))
+    fingerprint: Mapped[str] = mapped_column(String(80))
+    ed25519_key: Mapped[bytes] = mapped_column(LargeBinary)
+    ml_dsa_65_key: Mapped[bytes] = mapped_column(LargeBinary)
+    pinned_at: Mapped[datetime] = mapped_column(Timestamp)
+    unpinned_at: Mapped[datetime] = mapped_column(Timestamp)
+    compromised_since: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    """When the key may first have been in other hands, if it was re-pinned after a compromise."""
+
+    partner: Mapped[Partner] = relationship(back_populates="previous_keys")
 
 
 class Nonce(Base):

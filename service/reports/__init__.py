@@ -41,6 +41,7 @@ from service.reports.content import (
     own_body,
     released_body,
     seal_title,
+    sender_key,
     signed_context,
     title_of,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "released_body",
     "review",
     "seal_title",
+    "sender_key",
     "show",
     "signed_context",
     "still_released",

@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from crypto.canonical import parse_strict
-from crypto.envelope import verify_signed_message
+from crypto.envelope import parse_header, verify_signed_message
+from crypto.signing import VerifyKey
 from service.atrest import SealedColumn
 from service.errors import Unprocessable
-from service.keyring import pinned_key
+from service.keyring import signed_by
 from service.models import Delivery, Inbound, Report
 from service.node import Node
 
@@ -88,9 +89,20 @@ def released_body(node: Node, delivery: Delivery, report_body: bytes) -> bytes:
     return node.data_key.open(delivery.body_ct, delivery_body_context(delivery.message_id))
 
 
+def sender_key(row: Inbound) -> VerifyKey:
+    """The partner's key that signed a stored report: the one pinned now, or the one pinned
+    when it arrived if the partner was re-pinned since (``service.keyring.signed_by``).
+
+    Raises:
+        CryptoError: the stored envelope is damaged, or names a key never pinned.
+    """
+    header, _ = parse_header(row.envelope, max_bytes=len(row.envelope))
+    return signed_by(row.partner, header.sender_key)
+
+
 def received_bundle(node: Node, row: Inbound) -> dict[str, Any]:
     """Decrypt a received report's stored signed message, re-verify the partner's signatures
-    under its pinned keys, and return the bundle.
+    under the keys it was pinned to then, and return the bundle.
 
     Raises:
         AtRestCorrupted: the stored ciphertext was altered or moved.
@@ -98,7 +110,7 @@ def received_bundle(node: Node, row: Inbound) -> dict[str, Any]:
     """
     signed = node.data_key.open(row.signed_ct, signed_context(row.id))
     try:
-        _, body = verify_signed_message(signed, pinned_key(row.partner))
+        _, body = verify_signed_message(signed, sender_key(row))
     except Exception as exc:
         raise Unprocessable(
             f"stored report {row.id} no longer verifies: {exc}", code="stored_report_invalid"

@@ -20,7 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.audit import ALLOWED, denial, record
-from service.errors import BadRequest, NotFound, PayloadTooLarge, ServiceError, Unprocessable
+from service.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+    Unprocessable,
+)
 from service.identity import Principal
 from service.models import Delivery, Partner, Report, User
 from service.node import Node
@@ -102,6 +109,9 @@ def submit(
         )
         if partner is None:
             raise NotFound(f"no partner {node_id!r} is pinned on this node")
+        if partner.removed_at is not None:
+            raise Conflict(f"partner {node_id!r} was removed: nothing is sent to it",
+                           code="partner_removed")  # fmt: skip
         partners.append(partner)
     try:
         decisions = releases.decide_all(session, node, report, to)

@@ -53,3 +53,25 @@ def test_the_damage_report_reads_plainly(admin):
     assert json.loads(as_json.out)["signed"] == []
     missing = admin("partner", "damage", "SY")
     assert missing.code == 2 and "--since" in missing.err
+
+
+def test_repin_and_remove_read_plainly(admin, pinned):
+    from crypto.fingerprint import fingerprint
+    from tests.service.test_repin import new_identity
+
+    wrong = admin("partner", "repin", "SY", "--fingerprint", "0" * 60)
+    assert wrong.code == 1 and "does not match the fingerprint" in wrong.err
+    fresh = new_identity(pinned.sy)  # SY made new keys; its admins read the fingerprint out
+    done = admin("partner", "repin", "SY", "--fingerprint", fingerprint(fresh.signing.public))
+    assert done.code == 0, done.err
+    assert "re-pinned SY" in done.out and "0 undelivered envelopes" in done.out
+    [row] = json.loads(admin("partner", "list", "--json").out)
+    assert row["fingerprint"] == fingerprint(fresh.signing.public)
+    assert len(row["previous_fingerprints"]) == 1
+    unconfirmed = admin("partner", "remove", "SY")
+    assert unconfirmed.code == 2 and "--yes" in unconfirmed.err
+    done = admin("partner", "remove", "SY", "--yes")
+    assert done.code == 0 and "removed SY: 0 undelivered deliveries withdrawn" in done.out
+    assert "removed" in admin("partner", "list").out
+    again = admin("partner", "resume", "SY")
+    assert again.code == 1 and "repin" in again.err

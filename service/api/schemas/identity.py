@@ -67,6 +67,13 @@ class PartnerOut(BaseModel):
     suspended_at: datetime | None = Field(None, description="None: active")
     compromised_since: datetime | None = None
     suspended_reason: str | None = None
+    repinned_at: datetime | None = Field(
+        None, description="when the key pinned now replaced another"
+    )
+    removed_at: datetime | None = Field(None, description="None: a partner; else removed then")
+    previous_fingerprints: list[str] = Field(
+        default_factory=list, description="the fingerprints it was pinned to before, oldest first"
+    )
 
     @classmethod
     def of(cls, p: Partner) -> PartnerOut:
@@ -80,7 +87,34 @@ class PartnerOut(BaseModel):
             suspended_at=p.suspended_at,
             compromised_since=p.compromised_since,
             suspended_reason=p.suspended_reason,
+            repinned_at=p.repinned_at,
+            removed_at=p.removed_at,
+            previous_fingerprints=[old.fingerprint for old in p.previous_keys],
         )
+
+
+class PartnerRepin(BaseModel):
+    url: str = Field(max_length=500, description="where its new key document is served")
+    fingerprint: str = Field(max_length=120, description="its new fingerprint, as read out")
+
+
+class RepinOut(BaseModel):
+    partner: PartnerOut
+    previous_fingerprint: str
+    distrusted: list[str] = Field(
+        description="received reports signed by the old key since the compromise, distrusted"
+    )
+    to_reseal: int = Field(description="undelivered envelopes sealed again to the new keys")
+
+    @classmethod
+    def of(cls, r: exchange.Repin) -> RepinOut:
+        return cls(partner=PartnerOut.of(r.partner), previous_fingerprint=r.previous_fingerprint,
+                   distrusted=r.distrusted, to_reseal=r.to_reseal)  # fmt: skip
+
+
+class RemovalOut(BaseModel):
+    partner: PartnerOut
+    withdrawn: int = Field(description="deliveries to it withdrawn (now withheld)")
 
 
 class PartnerSuspend(BaseModel):

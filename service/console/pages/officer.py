@@ -37,7 +37,7 @@ def _author(node: Node) -> str:
 
 
 def partner_ids(session: Any) -> list[str]:
-    return [p.node_id for p in identity.list_partners(session)]
+    return [p.node_id for p in identity.list_partners(session, removed=False)]
 
 
 @router.get("/reports", response_class=HTMLResponse)

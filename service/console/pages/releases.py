@@ -89,7 +89,7 @@ def list_releases(
         state=str(state),
         states=["any", *(s.value for s in reports.DeliveryState)],
         partner=partner.strip(),
-        partners=[p.node_id for p in identity.list_partners(session)],
+        partners=[p.node_id for p in identity.list_partners(session, removed=False)],
         previous_url=_list_url(filters, offset - PAGE) if offset > 0 else None,
         next_url=_list_url(filters, offset + PAGE) if len(rows) > PAGE else None,
         release_url=release_url,
