@@ -24,7 +24,13 @@ _SEPARATORS = re.compile(r"[\s\-.:]+")
 
 def fingerprint(key: VerifyKey) -> str:
     """The printable fingerprint of ``key``: ``"12345 67890 ..."`` (12 groups of 5 digits)."""
-    digest = key.identity_digest
+    return digits_of(key.identity_digest)
+
+
+def digits_of(digest: bytes) -> str:
+    """A 64-byte digest as 12 groups of 5 digits (a version 2 root fingerprint is one too)."""
+    if len(digest) < GROUPS * 5:
+        raise ValueError("a fingerprint needs a digest of at least 60 bytes")
     groups = [
         f"{int.from_bytes(digest[i * 5 : i * 5 + 5], 'big') % 100000:05d}" for i in range(GROUPS)
     ]
