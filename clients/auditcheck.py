@@ -61,7 +61,8 @@ class TrustedKeys:
 
     node_id: str
     fingerprint: str
-    node_key: NoteVerifier
+    node_keys: tuple[NoteVerifier, ...]
+    """The node's checkpoint key now first, then those it had before a new identity."""
     witnesses: Mapping[str, tuple[NoteVerifier, ...]]
     """Each witness's keys: the one pinned now first, then any it was pinned to before."""
     witness_fingerprints: Mapping[str, str]
@@ -185,6 +186,18 @@ def check_keys(
             identity,
             f"{node_id}'s checkpoint key",
         )
+        node_keys = [node_key]
+        previous = unverified_keys.get("previous") or []
+        if not isinstance(previous, list):
+            raise _refused("the keys' previous keys are not a JSON array")
+        for index, old in enumerate(previous):  # its keys before a new identity
+            if not isinstance(old, Mapping):
+                raise _refused(f"the node's previous key {index} is not a JSON object")
+            old_identity = _identity(old.get("identity"))
+            _stated_fingerprint(old_identity, old.get("fingerprint"), node_id)
+            node_keys.append(_note_key(old.get("checkpoint_key"), origin_of(node_id),
+                                       SIG_ED25519, old_identity,
+                                       f"{node_id}'s previous key {index}"))  # fmt: skip
         raw_witnesses = unverified_keys.get("witnesses") or {}
         if not isinstance(raw_witnesses, Mapping):
             raise _refused("the keys' witnesses are not a JSON object")
@@ -227,7 +240,7 @@ def check_keys(
     return TrustedKeys(
         node_id,
         node_fp,
-        node_key,
+        tuple(node_keys),
         witnesses,
         fingerprints,
         wanted is not None,
@@ -312,7 +325,7 @@ def check_log(
     report = verify_log(
         _leaf_records(records),
         node_id=keys.node_id,
-        node_key=keys.node_key,
+        node_key=keys.node_keys,
         checkpoints=[_signed_checkpoint(c, i) for i, c in enumerate(checkpoints)],
         witnesses=keys.witnesses,
     )
@@ -429,7 +442,7 @@ def check_proof(
         raise _refused("the proof's hashes are not a list")
     record = _leaf_record(unverified_proof.get("record"), "the proof's record")
     try:
-        verified = verify_note(checkpoint["note"], [keys.node_key])  # P2
+        verified = verify_note(checkpoint["note"], keys.node_keys)  # P2
         signed = parse_checkpoint(verified.text)
     except CryptoError as exc:
         raise _refused(f"P2: the checkpoint is not signed by {keys.node_id}'s key: {exc}") from exc

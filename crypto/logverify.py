@@ -156,19 +156,21 @@ def verify_log(
     records: Iterable[Mapping[str, Any]],
     *,
     node_id: str,
-    node_key: NoteVerifier,
+    node_key: NoteVerifier | Sequence[NoteVerifier],
     checkpoints: Sequence[SignedCheckpoint] = (),
     witnesses: Mapping[str, NoteVerifier | Sequence[NoteVerifier]] | None = None,
 ) -> LogReport:
     """Verify ``records`` (in the order given, each with its fields and ``leaf_hash``, the bytes
     the node's tree holds, or None) against ``checkpoints`` (steps V1-V6 in the module text).
 
-    ``node_key`` is the node's checkpoint key (type 0x01, named :func:`origin_of`),
+    ``node_key`` is the node's checkpoint key (type 0x01, named :func:`origin_of`), or its keys
+    (the one it signs with now and those it signed with before a change of identity),
     ``witnesses`` the cosignature keys (type 0x04) of its partners by node id: one, or several
     (every key a partner was pinned to; a cosignature counts by the one it names).
     """
     origin = origin_of(node_id)
     witnesses = witnesses or {}
+    node_keys = [node_key] if isinstance(node_key, NoteVerifier) else list(node_key)
 
     def refused(step: str, detail: str) -> LogReport:
         return LogReport(0, merkle.EMPTY_ROOT, failure=Failure(step, None, detail))
@@ -178,7 +180,7 @@ def verify_log(
     notes: list[str] = []
     for signed in checkpoints:
         try:
-            verified = verify_note(signed.note, [node_key])
+            verified = verify_note(signed.note, node_keys)
             checkpoint = parse_checkpoint(verified.text)
         except CryptoError as exc:
             return refused("V3", f"a checkpoint does not verify: {exc}")

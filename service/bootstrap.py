@@ -20,9 +20,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from crypto.envelope import DEFAULT_MAX_LIFETIME
+from crypto.fingerprint import fingerprint as fingerprint_of
 from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
+from crypto.signing import SigningKey
 from policies import Policy, load_policy_dir
 from service import audit, drafts, migrate, reports
 from service.atrest import (
@@ -46,7 +49,7 @@ from service.auth import (
 from service.db import Database
 from service.errors import Conflict
 from service.identity import create_user
-from service.keyring import KEY_SERIAL
+from service.keyring import KEY_SERIAL, PREVIOUS_SIGNING_KEYS, previous_signing_keys
 from service.models import NodeState, User
 from service.node import Clock, Node
 from service.settings import CONFIG_FILE, KEY_FILE, Settings, load_settings, write_config
@@ -433,3 +436,68 @@ def _retire(
                      reason=f"retired data keys {', '.join(map(str, older))}: nothing stored "
                             f"needs them; {newest} is the only one")  # fmt: skip
         save()  # in the transaction: if writing the key file fails, nothing is recorded
+
+
+@dataclass(frozen=True, slots=True)
+class NewIdentity:
+    fingerprint: str
+    previous_fingerprint: str
+    serial: int
+    data_key: int
+    """The new data key's generation (the re-seal starts when serve starts)."""
+
+
+def new_identity(
+    settings: Settings, passphrase: str, *, now: int, kdf: KdfParams | None = None
+) -> NewIdentity:
+    """Give this node a new identity after its key file was copied, keeping its database: a
+    new signing key (a new fingerprint, which partners must re-pin by phone: ``partner
+    repin``), new encryption keys (every old one destroyed: the copy holds them), a new token
+    key with no grace for the old one, and a new data key (``serve`` re-seals what is stored
+    under it). Run it while ``serve`` is stopped, then start it. The old signing key is kept,
+    public half only (``node_state``), so that checkpoints it signed still verify.
+
+    Raises:
+        KeyFileError: wrong passphrase or an unsafe key file.
+    """
+    keys = load_identity(settings.key_file, passphrase)
+    old = keys.signing.public
+    keys.signing = SigningKey.generate()
+    destroyed = [key.kid for key in keys.kem_keys]
+    keys.kem_keys = []
+    keys.add_kem_key(now=now)
+    keys.secrets[TOKEN_SECRET_NAME] = os.urandom(32)
+    keys.secrets.pop(PREVIOUS_TOKEN_SECRET_NAME, None)  # a thief's tokens end at once
+    keys.secrets.pop(TOKEN_ROTATED_AT_NAME, None)
+    generation = max(data_keys_in(keys.secrets)) + 1
+    keys.secrets[data_key_secret_name(generation)] = DataKey.generate()
+    fingerprint = fingerprint_of(keys.signing.public)
+    db = open_database(settings.sqlalchemy_url)
+    try:
+        with db.write() as session:
+            previous = previous_signing_keys(session)
+            previous.append({"key": old.to_json(), "key_id": old.key_id,
+                             "fingerprint": fingerprint_of(old), "retired_at": now})  # fmt: skip
+            _set_state(session, PREVIOUS_SIGNING_KEYS, json.dumps(previous))
+            state = session.get(NodeState, KEY_SERIAL)
+            serial = int(state.value) + 1 if state else 2
+            _set_state(session, KEY_SERIAL, str(serial))
+            audit.record(session, actor=Actor.system("console"), action="key.new_identity",
+                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
+                         object_type="key", object_id=keys.signing.public.key_id,
+                         reason=f"fingerprint {fingerprint_of(old)} replaced by {fingerprint}; "
+                                f"encryption keys destroyed: {', '.join(destroyed) or 'none'}; "
+                                f"new token key; new data key {generation}; key document "
+                                f"serial {serial}")  # fmt: skip
+            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction
+    finally:
+        db.dispose()
+    return NewIdentity(fingerprint, fingerprint_of(old), serial, generation)
+
+
+def _set_state(session: Session, name: str, value: str) -> None:
+    state = session.get(NodeState, name, with_for_update=True)
+    if state is None:
+        session.add(NodeState(name=name, value=value))
+    else:
+        state.value = value

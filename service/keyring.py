@@ -10,7 +10,9 @@ serial here, then reused.
 
 from __future__ import annotations
 
+import json
 import threading
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +23,9 @@ from service.models import NodeState, Partner
 
 KEY_SERIAL = "key_document_serial"
 """The ``node_state`` row holding the serial of the key document this node publishes."""
+PREVIOUS_SIGNING_KEYS = "previous_signing_keys"
+"""The ``node_state`` row listing the signing keys this node had before a new identity
+(``liaison node new-identity``): what it signed with them (checkpoints) still verifies."""
 
 
 def pinned_key(partner: Partner) -> VerifyKey:
@@ -41,6 +46,18 @@ def signed_by(partner: Partner, key_id: str) -> VerifyKey:
         if old.signing_key_id == key_id:
             return VerifyKey(ed25519=old.ed25519_key, ml_dsa_65=old.ml_dsa_65_key)
     raise UnknownKey(f"{partner.node_id} was never pinned to signing key {key_id}")
+
+
+def previous_signing_keys(session: Session) -> list[dict[str, Any]]:
+    """This node's signing keys before each new identity, oldest first: ``{"ed25519",
+    "ml_dsa_65"}`` (b64u), ``key_id``, ``fingerprint`` and ``retired_at`` (Unix seconds)."""
+    state = session.get(NodeState, PREVIOUS_SIGNING_KEYS)
+    found: list[dict[str, Any]] = json.loads(state.value) if state is not None else []
+    return found
+
+
+def previous_verify_keys(session: Session) -> list[VerifyKey]:
+    return [VerifyKey.from_json(item["key"]) for item in previous_signing_keys(session)]
 
 
 def key_serial(session: Session) -> int:

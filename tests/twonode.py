@@ -196,6 +196,26 @@ def make_node(
     return test_node
 
 
+def restart(test_node: TestNode) -> None:
+    """Stop and start ``test_node`` in place, as ``liaison serve`` would be restarted: its key
+    file and database read again (after an offline command changed them)."""
+    old = test_node.node
+    holder: dict[str, Node] = {}
+    network = test_node.network
+    node = open_node(
+        old.settings,
+        PASSPHRASE,
+        clock=old.clock,
+        password_policy=FAST_PASSWORDS,
+        http_client=lambda: httpx.AsyncClient(transport=network.sent_by(holder), timeout=10),
+    )
+    holder["node"] = node
+    old.db.dispose()
+    test_node.node = node
+    test_node.app = create_app(node)  # type: ignore[attr-defined]
+    network.apps[test_node.host] = httpx.ASGITransport(app=test_node.app)  # type: ignore[attr-defined]
+
+
 async def pin_each_other(a: TestNode, b: TestNode) -> None:
     """Each admin pins the other node by the fingerprint read from its console."""
     from crypto.fingerprint import fingerprint

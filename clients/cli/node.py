@@ -1,5 +1,5 @@
 """``liaison node init|fingerprint|rotate-keys|rotate-token-key|rotate-data-key|
-retire-data-keys|data-keys|reload-keys|info`` and ``liaison serve``: the node itself.
+retire-data-keys|data-keys|new-identity|reload-keys|info`` and ``liaison serve``: the node itself.
 
 ``node info`` asks a running node over HTTP; the others act on a data dir through
 :mod:`clients.local`, imported inside the handlers so that the officer's commands never load the
@@ -94,6 +94,14 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
         node_data_keys,
         (shared.url, shared.json),
         help="which data keys seal what, and how far the re-seal has gone (admin)",
+    )
+    add_command(
+        cmds,
+        "new-identity",
+        node_new_identity,
+        (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
+        help="after the key file was copied: new signing, encryption, token and data keys, the "
+        "database kept (serve stopped; partners re-pin the new fingerprint)",
     )
     add_command(
         cmds,
@@ -275,6 +283,26 @@ def node_data_keys(args: argparse.Namespace, ctx: Context) -> int:
     ]))  # fmt: skip
     if status["reseal_done"] and len(status["held"]) > 1:
         emit("nothing stored needs the older keys: liaison node retire-data-keys --data-dir ...")
+    return 0
+
+
+def node_new_identity(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import local
+
+    done = local.new_identity(require_data_dir(args), passphrase=read_passphrase(args),
+                              kdf_memory_kib=opt(args, "kdf_memory_kib"))  # fmt: skip
+    if opt(args, "json"):
+        emit_json(done)
+        return 0
+    emit(output.fields([
+        ("New fingerprint", done["fingerprint"]),
+        ("Previous", done["previous_fingerprint"]),
+        ("Key serial", done["key_serial"]),
+        ("Data key", f"{done['data_key']} (what is stored is re-sealed under it once serve runs)"),
+    ]))  # fmt: skip
+    emit("every old encryption key is destroyed and the old token key refused. Start liaison "
+         "serve, then read the new fingerprint to each partner's administrators: they re-pin it "
+         "(liaison partner repin NAME --fingerprint ...) and resume you")  # fmt: skip
     return 0
 
 

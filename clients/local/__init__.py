@@ -22,6 +22,7 @@ from clients.local.node import (
     fingerprint,
     init,
     missing_policy,
+    new_identity,
     rotate_keys,
     rotate_token_key,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "fingerprint",
     "init",
     "missing_policy",
+    "new_identity",
     "rotate_keys",
     "rotate_token_key",
     "serve",

@@ -218,3 +218,23 @@ def change_data_keys(
         done = change(node_settings(data_dir), passphrase, now=int(time.time()),
                       kdf=KdfParams(**cost) if cost else None)  # fmt: skip
     return {"data_key": done.generation, "held": done.held, "retired": done.retired}
+
+
+def new_identity(
+    data_dir: Path, *, passphrase: str, kdf_memory_kib: int | None = None
+) -> dict[str, Any]:
+    """A new signing identity, encryption, token and data keys, keeping the database (with
+    ``serve`` stopped).
+
+    Raises:
+        LiaisonError: no node there, or the key file cannot be opened.
+    """
+    from crypto.keys import KdfParams
+    from service.bootstrap import new_identity as renew
+
+    cost = cheap_cost(kdf_memory_kib)
+    with translated():
+        done = renew(node_settings(data_dir), passphrase, now=int(time.time()),
+                     kdf=KdfParams(**cost) if cost else None)  # fmt: skip
+    return {"fingerprint": done.fingerprint, "previous_fingerprint": done.previous_fingerprint,
+            "key_serial": done.serial, "data_key": done.data_key}  # fmt: skip

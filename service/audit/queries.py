@@ -25,6 +25,7 @@ from service.audit import log as auditlog
 from service.audit.records import ALLOWED, ERROR, Actor, record
 from service.audit.verify import record_fields, verify
 from service.errors import BadRequest
+from service.keyring import previous_verify_keys
 from service.models import AuditCheckpoint, AuditEvent, AuditNode, Partner
 from service.node import Node
 
@@ -116,6 +117,15 @@ def keys(session: Session, node: Node) -> dict[str, Any]:
         "identity": {"ed25519": b64u_encode(public.ed25519),
                      "ml_dsa_65": b64u_encode(public.ml_dsa_65)},
         "fingerprint": fingerprint(public),
+        # The keys it signed checkpoints with before a new identity (liaison node new-identity).
+        "previous": [
+            {"checkpoint_key": checkpoints.node_verifier(node.node_id,
+                                                         old.ed25519).vkey,
+             "identity": {"ed25519": b64u_encode(old.ed25519),
+                          "ml_dsa_65": b64u_encode(old.ml_dsa_65)},
+             "fingerprint": fingerprint(old)}
+            for old in previous_verify_keys(session)
+        ],
         "witnesses": {
             p.node_id: {
                 "cosignature_key": checkpoints.witness_verifier(p.node_id, p.ed25519_key).vkey,

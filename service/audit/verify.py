@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crypto.logverify import LogReport, SignedCheckpoint, verify_log
-from service.audit.checkpoints import own_verifier, witness_verifier
+from service.audit.checkpoints import node_verifier, own_verifier, witness_verifier
 from service.audit.log import leaf_fields
+from service.keyring import previous_verify_keys
 from service.models import AuditCheckpoint, AuditCosignature, AuditEvent, AuditNode, Partner
 from service.node import Node
 
@@ -64,7 +65,10 @@ def verify(session: Session, node: Node) -> LogReport:
     return verify_log(
         records(session),
         node_id=node.node_id,
-        node_key=own_verifier(node),
+        node_key=[
+            own_verifier(node),
+            *(node_verifier(node.node_id, key.ed25519) for key in previous_verify_keys(session)),
+        ],
         checkpoints=signed_checkpoints(session),
         witnesses=witnesses,
     )

@@ -49,6 +49,11 @@ from service.reports import (
     title_of,
 )
 
+SEQ_TAKEN = "seq_taken"
+"""The code of the conflict when another message holds the sequence number: never the case
+between honest nodes, so it is what a thief's forgery under the sender's keys causes. The sender
+retries instead of giving up, and once the partner is re-pinned the number is free (K8)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Acceptance:
@@ -140,7 +145,8 @@ def ingest(session: Session, node: Node, partner: Partner, envelope: bytes) -> A
     except IntegrityError as exc:
         raise Conflict(
             f"message {header.message_id}: sequence number {header.seq} is already taken by "
-            "another message from this partner"
+            "another message from this partner",
+            code=SEQ_TAKEN,
         ) from exc
     record_received(session, inbound_id, judgement.object_ids)
     collections.add_inbound(session, node, row, report.bundle)
@@ -241,7 +247,7 @@ def _resealed_copy(
                 session.flush()
         except IntegrityError as exc:
             raise Conflict(f"sequence number {existing.seq} is already taken by another message "
-                           "from this partner") from exc  # fmt: skip
+                           "from this partner", code=SEQ_TAKEN) from exc  # fmt: skip
     receipt = issue_receipt(
         key=node.identity.signing,
         message_id=verified.header.message_id,

@@ -40,6 +40,7 @@ from crypto.encoding import b64u_decode
 from crypto.errors import CryptoError, KeyExpired
 from service.errors import ServiceError
 from service.exchange import outbox
+from service.exchange.ingest import SEQ_TAKEN
 from service.exchange.keys import refresh_key_document
 from service.federation import PartnerAnswer, PartnerClient, PartnerContact, wire
 from service.models import Delivery
@@ -223,7 +224,7 @@ class Pusher:
                 return _Outcome("retry", f"invalid receipt: {answer.failure.diagnostics()}")
             return _Outcome("ack", answer=answer)
         reason = answer.reason
-        if 400 <= answer.status < 500 and answer.status not in _RETRYABLE_STATUS:
+        if _final(answer.status, reason):
             # Give up only on a refusal the partner signed: an unsigned one may come from a
             # proxy, or from anyone on the path who wants us to stop trying.
             if answer.failure is not None:
@@ -343,6 +344,15 @@ def _result_outcome(result: dict[str, Any]) -> _Outcome:
     if not isinstance(status, int) or isinstance(status, bool):
         return _Outcome("retry", "invalid batch answer: a result with neither receipt nor status")
     reason = f"HTTP {status} {result.get('code')}: {result.get('detail', '')}".rstrip(": ")[:2000]
-    if 400 <= status < 500 and status not in _RETRYABLE_STATUS:
+    if _final(status, reason):
         return _Outcome("refuse", reason)
     return _Outcome("retry", reason)
+
+
+def _final(status: int, reason: str) -> bool:
+    """A refusal to give up on: a 4xx other than the retryable ones, and other than a sequence
+    number taken by another message (only a forgery under our keys does that: it is free again
+    once the partner has re-pinned us, docs/protocol.md K8)."""
+    if f" {SEQ_TAKEN}:" in reason:
+        return False
+    return 400 <= status < 500 and status not in _RETRYABLE_STATUS

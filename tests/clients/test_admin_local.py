@@ -407,3 +407,21 @@ def test_node_rotate_token_key(cli, tmp_path):
     wrong = cli("node", "rotate-token-key", "--data-dir", str(data_dir),
                 env={"LIAISON_PASSPHRASE": "wrong"})  # fmt: skip
     assert wrong.code != 0 and "passphrase" in wrong.err
+
+
+def test_node_new_identity(cli, tmp_path):
+    data_dir = tmp_path / "iq"
+    assert init(cli, data_dir, "--kdf-memory-kib", "8192").code == 0
+    before = cli("node", "fingerprint", "--data-dir", str(data_dir), env=SECRET).out.strip()
+    done = cli("node", "new-identity", "--data-dir", str(data_dir), "--kdf-memory-kib", "8192",
+               env=SECRET)  # fmt: skip
+    assert done.code == 0, done.err
+    after = cli("node", "fingerprint", "--data-dir", str(data_dir), env=SECRET).out.strip()
+    assert after != before and after in done.out and before in done.out
+    assert "liaison partner repin" in done.out and "Data key" in done.out
+    info = json.loads(cli("node", "new-identity", "--data-dir", str(data_dir), "--kdf-memory-kib",
+                          "8192", "--json", env=SECRET).out)  # fmt: skip
+    assert info["previous_fingerprint"] == after and info["data_key"] == 3
+    wrong = cli("node", "new-identity", "--data-dir", str(data_dir),
+                env={"LIAISON_PASSPHRASE": "wrong"})  # fmt: skip
+    assert wrong.code != 0 and "passphrase" in wrong.err

@@ -598,3 +598,29 @@ def test_reconcile_lists_a_message_the_partner_lost_and_exits_1(audit):
 def test_reconcile_with_an_unknown_partner_is_refused(audit):
     result = audit("audit", "reconcile", "--partner", "JO")
     assert result.code == 1 and result.out == ""
+
+
+def test_verify_after_a_new_identity_counts_the_old_keys_checkpoints(audit):
+    """IQ's key file was copied: it takes a new identity (its checkpoints so far are signed by
+    the old key, and cosigned by SY), and the auditor verifies against the new
+    fingerprint. The old checkpoints still verify, under the old key the node now lists, and
+    SY's cosignatures of them still count."""
+    from service.bootstrap import new_identity
+    from tests.twonode import FAST_KDF, PASSPHRASE, restart
+
+    iq = audit.cluster.iq
+    old_fp = fp(iq)
+    before = audit("audit", "verify", "--fingerprint", old_fp, "--json")
+    assert json.loads(before.out)["ok"]
+    done = new_identity(iq.node.settings, PASSPHRASE, now=int(iq.node.now()), kdf=FAST_KDF)
+    restart(iq)
+    assert fp(iq) == done.fingerprint != old_fp
+    audit.login("auditor")  # the new token key ended the old session
+    result = audit("audit", "verify", "--fingerprint", done.fingerprint, "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["ok"] and report["checkpoints"]
+    assert any(c["cosigned_by"] == ["SY"] for c in report["checkpoints"])
+    # The old fingerprint is no longer the node's.
+    stale = audit("audit", "verify", "--fingerprint", old_fp)
+    assert stale.code != 0 and "not the one you gave" in stale.err

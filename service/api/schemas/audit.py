@@ -58,8 +58,23 @@ class PublicKeys(BaseModel):
     ml_dsa_65: str
 
 
+class PreviousWitnessKey(BaseModel):
+    cosignature_key: str = Field(description="the C2SP verifier key of its older cosignatures")
+    identity: PublicKeys
+    fingerprint: str
+
+
 class WitnessKeys(BaseModel):
     cosignature_key: str = Field(description="the C2SP verifier key of its cosignatures")
+    identity: PublicKeys
+    fingerprint: str
+    previous: list[PreviousWitnessKey] = Field(
+        default_factory=list, description="keys it was pinned to before a re-pin, oldest first"
+    )
+
+
+class PreviousNodeKey(BaseModel):
+    checkpoint_key: str = Field(description="the C2SP verifier key of its older checkpoints")
     identity: PublicKeys
     fingerprint: str
 
@@ -72,6 +87,10 @@ class AuditKeys(BaseModel):
     checkpoint_key: str = Field(description="the C2SP verifier key of this node's checkpoints")
     identity: PublicKeys
     fingerprint: str
+    previous: list[PreviousNodeKey] = Field(
+        default_factory=list,
+        description="the keys it signed checkpoints with before a new identity, oldest first",
+    )
     witnesses: dict[str, WitnessKeys] = Field(description="by partner node id")
 
 
