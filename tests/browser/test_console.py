@@ -357,8 +357,12 @@ def test_admin_pages_and_a_refusal(live, open_console):
     admin.goto("/console/admin/users")
     admin.shoot_both("users")
     admin.goto("/console/admin/node")
-    assert live.iq.fingerprint in admin.page.locator("main").inner_text()
+    main = admin.page.locator("main").inner_text()
+    assert live.iq.fingerprint in main and "Data keys" in main
     admin.shoot_both("node")
+    admin.goto("/console/admin/partners/SY/damage?since=2020-01-01T00:00Z")
+    assert "Damage report: SY" in admin.page.locator("main").inner_text()
+    admin.shoot_both("damage-report")
 
     officer = open_console(live.iq, "6-admin-and-refusal")
     officer.login("officer")

@@ -22,6 +22,67 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "لا يُختم ولا يُرسل شيء إلى هذا الشريك ولا يُقبل شيء توقّعه مفاتيحه؛ تنتظر رسائله. "
         "أعِد تفعيله بالأمر liaison partner resume بعد أن يتعافى.",
     ),
+    "admin.partner.removed": ("removed", "أُزيل"),
+    "admin.partner.removed_help": (
+        "Removed on {when}: nothing more is sent to it and its undelivered reports were "
+        "withdrawn; its records are kept. liaison partner repin pins it again.",
+        "أُزيل في {when}: لا يُرسل إليه شيء بعد الآن وسُحبت تقاريره غير المسلَّمة، وسجلاته "
+        "محفوظة. يعيد الأمر liaison partner repin تثبيته.",
+    ),
+    "admin.partner.previous": ("Pinned before", "مثبَّت سابقاً"),
+    "admin.partner.unpinned": ("replaced {when}", "استُبدل في {when}"),
+    "admin.partner.damage_link": (
+        "Damage report: what its keys, if copied, could read or forge",
+        "تقرير الضرر: ما يمكن قراءته أو تزويره بمفاتيحه إن نُسخت",
+    ),
+    # Damage report
+    "admin.damage.title": ("Damage report: {node}", "تقرير الضرر: {node}"),
+    "admin.damage.help": (
+        "If this partner's key file was copied at the time below: the envelopes sealed to its "
+        "keys (readable by whoever holds the copy and saw the traffic) and the reports received "
+        "in its name since then (which the copy could have forged). Metadata only; reading this "
+        "page is recorded.",
+        "إذا نُسخ ملف مفاتيح هذا الشريك في الوقت أدناه: الرسائل المختومة لمفاتيحه (يقرؤها من "
+        "يملك النسخة ورأى الحركة) والتقارير الواردة باسمه منذ ذلك الحين (التي ربما زوّرتها "
+        "النسخة). بيانات وصفية فقط، وتُسجَّل قراءة هذه الصفحة.",
+    ),
+    "admin.damage.since": ("Copied at (UTC)", "وقت النسخ (بالتوقيت العالمي)"),
+    "admin.damage.show": ("Show", "اعرض"),
+    "admin.damage.bad_time": (
+        "Give a time such as 2026-12-01T08:00Z.",
+        "أدخل وقتاً مثل 2026-12-01T08:00Z.",
+    ),
+    "admin.damage.future": ("That time is in the future.", "هذا الوقت في المستقبل."),
+    "admin.damage.summary": ("By TLP", "بحسب TLP"),
+    "admin.damage.sealed_after": (
+        "Sealed to its keys since then (readable with the copy)",
+        "مختوم لمفاتيحه منذ ذلك الحين (يُقرأ بالنسخة)",
+    ),
+    "admin.damage.sealed_before": (
+        "Sealed before (readable if that key was still in the copy)",
+        "مختوم قبل ذلك (يُقرأ إن كان المفتاح ما زال في النسخة)",
+    ),
+    "admin.damage.signed": ("Received in its name since then", "الوارد باسمه منذ ذلك الحين"),
+    "admin.damage.received": ("Received from {node} since then", "الوارد من {node} منذ ذلك الحين"),
+    "admin.damage.sealed_to": ("Sealed to {node}'s keys", "المختوم لمفاتيح {node}"),
+    "admin.damage.seq": ("Seq", "التسلسل"),
+    "admin.damage.status": ("Status", "الحالة"),
+    "admin.damage.signed_by": ("Signed by", "الموقِّع"),
+    "admin.damage.at": ("Received", "وقت الاستلام"),
+    "admin.damage.verdict": ("Verdict", "الحكم"),
+    "admin.damage.forged": (
+        "signed by the old keys, never sent again: treat as forged",
+        "موقَّع بالمفاتيح القديمة ولم يُرسل ثانية: عامِله كمزوَّر",
+    ),
+    "admin.damage.state": ("State", "الحالة"),
+    "admin.damage.key": ("Sealed to key", "مختوم للمفتاح"),
+    "admin.damage.sealed_at": ("Sealed", "وقت الختم"),
+    "admin.damage.exposure": ("Exposure", "الانكشاف"),
+    "admin.damage.readable": ("readable with the copy", "يُقرأ بالنسخة"),
+    "admin.damage.if_key_kept": (
+        "readable only if its key was in the copy",
+        "يُقرأ فقط إن كان مفتاحه في النسخة",
+    ),
     "admin.partner.heading": ("Partner {node}", "الشريك {node}"),
     "admin.partner.in_sync": ("up to date", "متزامن"),
     "admin.partner.backlogged": ("reports waiting", "تقارير بانتظار التسليم"),
@@ -142,6 +203,39 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.node.key_serial": (
         "Serial of the published key document",
         "الرقم التسلسلي لوثيقة المفاتيح المنشورة",
+    ),
+    "admin.node.previous": ("Fingerprints before", "البصمات السابقة"),
+    "admin.node.previous_help": (
+        "This node's identities before liaison node new-identity: checkpoints they signed still "
+        "verify under them.",
+        "هويات هذه العقدة قبل الأمر liaison node new-identity: ما زالت نقاط التحقق التي وقّعتها "
+        "قابلة للتحقق بها.",
+    ),
+    "admin.node.retired": ("replaced {when}", "استُبدلت في {when}"),
+    "admin.node.data_keys": ("Data keys", "مفاتيح البيانات"),
+    "admin.node.data_keys_help": (
+        "The keys that seal report content in the database. liaison node rotate-data-key adds "
+        "one; the node then re-seals what is stored under it, and liaison node retire-data-keys "
+        "removes the older ones.",
+        "المفاتيح التي تختم محتوى التقارير في قاعدة البيانات. يضيف الأمر liaison node "
+        "rotate-data-key مفتاحاً، فتعيد العقدة ختم المخزَّن به، ويزيل الأمر liaison node "
+        "retire-data-keys المفاتيح الأقدم.",
+    ),
+    "admin.node.data_key_current": ("Sealing with", "الختم بالمفتاح"),
+    "admin.node.data_keys_held": ("Held", "المفاتيح المحفوظة"),
+    "admin.node.data_keys_in_use": ("Stored values", "القيم المخزَّنة"),
+    "admin.node.values_under": ("{n} under key {key}", "{n} بالمفتاح {key}"),
+    "admin.node.reseal": ("Re-seal", "إعادة الختم"),
+    "admin.node.reseal_done": (
+        "done: nothing stored needs an older key",
+        "اكتملت: لا شيء مخزَّن يحتاج مفتاحاً أقدم",
+    ),
+    "admin.node.reseal_running": ("under way, {n} so far", "جارية، {n} حتى الآن"),
+    "admin.node.retire_hint": (
+        "The older data keys are no longer needed: retire them with liaison node "
+        "retire-data-keys, then reload the keys.",
+        "لم تعد مفاتيح البيانات الأقدم لازمة: أزِلها بالأمر liaison node retire-data-keys ثم "
+        "أعِد تحميل المفاتيح.",
     ),
     "admin.node.sessions": ("Console and sessions", "وحدة التحكم والجلسات"),
     "admin.node.idle": (

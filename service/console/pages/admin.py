@@ -1,5 +1,6 @@
-"""The administrator pages: the partners and how synchronisation with each stands, the users
-(and adding one), and this node's identity with the fingerprint to read out.
+"""The administrator pages: the partners and how synchronisation with each stands (and the damage
+report after a compromise), the users (and adding one), and this node's identity with the
+fingerprint to read out and its data keys.
 
 Each route calls the service functions of its API route in ``service.api.admin`` and
 ``service.api.node`` (``identity.list_partners`` with ``exchange.partner_status``, as
@@ -11,6 +12,7 @@ exactly as ``POST /api/v1/admin/users`` records it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -28,7 +30,7 @@ from service.console.i18n import Translator
 from service.console.render import page
 from service.errors import BadRequest, Conflict
 from service.identity import ConsoleUser
-from service.keyring import key_serial
+from service.keyring import key_serial, previous_signing_keys
 from service.models import User
 from service.node import Node
 
@@ -224,8 +226,40 @@ def this_node(
         ("admin.node.login_failures", settings.login_failures_before_delay),
         ("admin.node.min_password", node.password_policy.min_length),
     ]
+    data_keys = identity.data_key_status(session, node)
     return page(request, "admin/node.html", node=node, t=t, user=user,
                 public_url=settings.public_url, fingerprint=printed,
                 groups=printed.split(" "), signing_key_id=public.key_id,
                 key_serial=key_serial(session), timing=timing,
-                cookie=SESSION_COOKIE)  # fmt: skip
+                cookie=SESSION_COOKIE, data_keys=data_keys,
+                previous=[{"fingerprint": old["fingerprint"],
+                           "retired_at": datetime.fromtimestamp(old["retired_at"], UTC)}
+                          for old in previous_signing_keys(session)])  # fmt: skip
+
+
+@router.get("/admin/partners/{node_id}/damage", response_class=HTMLResponse)
+def partner_damage(
+    request: Request, node_id: str, node: NodeDep, session: ReadSession, user: AdminPage,
+    t: Lang, addr: RemoteAddr, since: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:  # fmt: skip
+    """The damage report of ``liaison partner damage`` (``exchange.damage_report``, recorded as
+    ``partner.damage``): what the partner's keys, copied at ``since``, could read or forge. The
+    form starts from the compromise time on record, if any."""
+    partner = identity.get_partner(session, node_id)
+    wanted = since.strip() or (partner.compromised_since.isoformat()
+                               if partner.compromised_since else "")  # fmt: skip
+    report, problem = None, ""
+    if wanted:
+        try:
+            when = datetime.fromisoformat(wanted.replace("Z", "+00:00"))
+        except ValueError:
+            problem = t("admin.damage.bad_time")
+        else:
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)  # the page says UTC
+            if when > node.utcnow():
+                problem = t("admin.damage.future")
+            else:
+                report = exchange.damage_report(session, node, node_id, when,
+                                                user.principal.actor(addr))  # fmt: skip
+    return page(request, "admin/damage.html", node=node, t=t, user=user, partner=partner,
+                since=wanted, report=report, problem=problem)  # fmt: skip

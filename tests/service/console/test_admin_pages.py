@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from crypto.fingerprint import fingerprint
 from service.console.security import CSP
-from service.models import ConsoleSession, Partner, User
+from service.models import ConsoleSession, Inbound, Partner, User
 from tests.service.console.conftest import Browser
 from tests.service.test_enforcement import amber_report, events, submit
 from tests.twonode import PASSWORD
@@ -372,3 +372,75 @@ async def test_an_administrator_disables_and_enables_an_account_from_the_users_p
         assert r.status_code == 409 and "last enabled administrator" in r.text
     assert [e.outcome for e in events(iq, "user.disable")] == ["allowed", "denied"]
     assert [e.outcome for e in events(iq, "user.enable")] == ["allowed"]
+
+
+async def test_the_damage_report_page_names_the_forgeries(pinned, clock):
+    from tests.service.test_repin import forge, inject, new_identity
+    from tests.service.test_suspension import admin_post, sy_report
+
+    iq, sy = pinned
+    assert (await submit(sy, sy_report(), to=("IQ",))).status_code == 201
+    await sy.deliver()
+    clock.advance(600)
+    since = iq.node.utcnow()
+    clock.advance(60)
+    forged = inject(iq, forge(sy.node.identity, iq, 2))
+    r = await admin_post(iq, "SY/suspend", {"compromised_since": since.isoformat()})
+    assert r.status_code == 200, r.text
+    fresh = new_identity(sy)
+    repin = {"url": sy.url, "fingerprint": fingerprint(fresh.signing.public)}
+    r = await admin_post(iq, "SY/repin", repin)
+    assert r.status_code == 200, r.text
+    async with Browser(iq) as b:
+        await b.login("admin")
+        partners = await b.get("/console/admin/partners")
+        assert "Pinned before" in text_of(partners.text) and "/partners/SY/damage" in partners.text
+        r = await b.get("/console/admin/partners/SY/damage")  # from the compromise on record
+        page = text_of(r.text)
+        assert r.status_code == 200, r.text
+        assert "Damage report: SY" in page and "treat as forged" in page
+        assert r.text.count('class="flagged"') == 1
+        bad = await b.get("/console/admin/partners/SY/damage", params={"since": "last week"})
+        assert bad.status_code == 200 and "Give a time such as" in text_of(bad.text)
+        later = await b.get("/console/admin/partners/SY/damage",
+                            params={"since": "2999-01-01T00:00Z"})  # fmt: skip
+        assert "in the future" in text_of(later.text)
+        await b.post("/console/language", {"language": "ar", "next": "/console/admin/partners"})
+        arabic = await b.get("/console/admin/partners/SY/damage")
+        assert '<html lang="ar" dir="rtl">' in arabic.text and "تقرير الضرر: SY" in arabic.text
+    [read, *_] = [e for e in events(iq, "partner.damage") if e.outcome == "allowed"]
+    assert read.actor == "admin"
+    with iq.node.db.read() as s:  # the flagged row is the forgery
+        assert s.get(Inbound, forged).distrusted_at is not None
+    async with Browser(iq) as b:
+        await log_in(b, "officer")
+        assert (await b.get("/console/admin/partners/SY/damage")).status_code == 403
+
+
+async def test_the_node_page_shows_the_data_keys_and_the_identities_before(pinned):
+    from service.bootstrap import new_identity, rotate_data_key
+    from service.exchange.worker import resealer
+    from tests.twonode import FAST_KDF, PASSPHRASE, restart
+
+    iq, _ = pinned
+    assert (await submit(iq, amber_report())).status_code == 201
+    rotate_data_key(iq.node.settings, PASSPHRASE, now=int(iq.node.now()), kdf=FAST_KDF)
+    async with iq.client() as c:
+        r = await c.post("/api/v1/admin/node/reload-keys", headers=await iq.login("admin"))
+        assert r.status_code == 200, r.text
+    async with Browser(iq) as b:
+        await b.login("admin")
+        page = text_of((await b.get("/console/admin/node")).text)
+        assert "Sealing with 2" in page and "under way" in page and "under key 1" in page
+        while resealer(iq.node).run_once():
+            pass
+        page = text_of((await b.get("/console/admin/node")).text)
+        assert "done: nothing stored needs an older key" in page
+        assert "liaison node retire-data-keys" in page
+    old = fingerprint(iq.node.identity.signing.public)
+    new_identity(iq.node.settings, PASSPHRASE, now=int(iq.node.now()), kdf=FAST_KDF)
+    restart(iq)
+    async with Browser(iq) as b:
+        await b.login("admin")
+        page = text_of((await b.get("/console/admin/node")).text)
+    assert "Fingerprints before" in page and old in page
