@@ -186,18 +186,8 @@ def check_keys(
             identity,
             f"{node_id}'s checkpoint key",
         )
-        node_keys = [node_key]
-        previous = unverified_keys.get("previous") or []
-        if not isinstance(previous, list):
-            raise _refused("the keys' previous keys are not a JSON array")
-        for index, old in enumerate(previous):  # its keys before a new identity
-            if not isinstance(old, Mapping):
-                raise _refused(f"the node's previous key {index} is not a JSON object")
-            old_identity = _identity(old.get("identity"))
-            _stated_fingerprint(old_identity, old.get("fingerprint"), node_id)
-            node_keys.append(_note_key(old.get("checkpoint_key"), origin_of(node_id),
-                                       SIG_ED25519, old_identity,
-                                       f"{node_id}'s previous key {index}"))  # fmt: skip
+        node_keys = [node_key, *_previous(unverified_keys, "checkpoint_key", origin_of(node_id),
+                                          SIG_ED25519, node_id)]  # fmt: skip
         raw_witnesses = unverified_keys.get("witnesses") or {}
         if not isinstance(raw_witnesses, Mapping):
             raise _refused("the keys' witnesses are not a JSON object")
@@ -218,18 +208,8 @@ def check_keys(
                 witness_identity,
                 f"witness {name}'s cosignature key",
             )
-            previous = unverified.get("previous") or []
-            if not isinstance(previous, list):
-                raise _refused(f"witness {name}'s previous keys are not a JSON array")
-            older = []
-            for index, old in enumerate(previous):  # keys it was pinned to before a re-pin
-                if not isinstance(old, Mapping):
-                    raise _refused(f"witness {name}'s previous key {index} is not a JSON object")
-                old_identity = _identity(old.get("identity"))
-                _stated_fingerprint(old_identity, old.get("fingerprint"), name)
-                older.append(_note_key(old.get("cosignature_key"), witness_name(name),
-                                       SIG_COSIGNATURE_V1, old_identity,
-                                       f"witness {name}'s previous key {index}"))  # fmt: skip
+            older = _previous(unverified, "cosignature_key", witness_name(name),
+                              SIG_COSIGNATURE_V1, name)  # fmt: skip
             witnesses[name] = (current, *older)
             fingerprints[name] = fp
     except CryptoError as exc:
@@ -246,6 +226,26 @@ def check_keys(
         wanted is not None,
         frozenset(wanted_witnesses),
     )
+
+
+def _previous(
+    document: Mapping[str, Any], field: str, name: str, sig_type: int, who: str
+) -> list[NoteVerifier]:
+    """The keys a node signed with before a new identity, or a witness was pinned to before a
+    re-pin (``previous``): each an identity with its stated fingerprint and its ``field`` key,
+    checked as the current one is (K2, K3)."""
+    previous = document.get("previous") or []
+    if not isinstance(previous, list):
+        raise _refused(f"{who}'s previous keys are not a JSON array")
+    keys = []
+    for index, old in enumerate(previous):
+        if not isinstance(old, Mapping):
+            raise _refused(f"{who}'s previous key {index} is not a JSON object")
+        identity = _identity(old.get("identity"))
+        _stated_fingerprint(identity, old.get("fingerprint"), who)
+        keys.append(_note_key(old.get(field), name, sig_type, identity,
+                              f"{who}'s previous key {index}"))  # fmt: skip
+    return keys
 
 
 def _text(document: Mapping[str, Any], name: str) -> str:

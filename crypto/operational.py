@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from crypto.errors import KeyExpired, MalformedInput, UnknownKey
 from crypto.keydoc import check_node_id
 from crypto.root import VerifiedRoot
 from crypto.signing import SigningKey, VerifyKey
-from crypto.threshold import load_statement, require, sign_statement, signers
+from crypto.threshold import integer, load_statement, require, sign_statement, signers
 
 CERTIFICATE_TYPE = "liaison.operational-key"
 REVOCATION_TYPE = "liaison.revocation"
@@ -54,13 +53,6 @@ class VerifiedRevocation:
     since: int
     reason: str
     raw: bytes
-
-
-def _int(body: dict[str, Any], name: str) -> int:
-    value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
-        raise MalformedInput(f"{name} is not a non-negative integer")
-    return value
 
 
 def certify(
@@ -124,15 +116,15 @@ def verify_certificate(
     key = VerifyKey.from_json(body["key"])
     if body["kid"] != key.key_id:
         raise MalformedInput("the certificate's kid is not its key's")
-    named = _root(roots, _int(body, "root_version"))
+    named = _root(roots, integer(body, "root_version"))
     newest = roots[max(roots)]
     found = signers(body, signatures, CERTIFICATE_PURPOSE, named.keys)
     require(found, named.threshold, f"the certificate of {key.key_id}")
     still = {k.key_id for k in newest.keys}
     what = f"the certificate of {key.key_id}, by keys root version {newest.version} lists"
     require(frozenset(found & still), newest.threshold, what)
-    certificate = VerifiedCertificate(node_id, named.version, key, _int(body, "not_before"),
-                                      _int(body, "not_after"), data)  # fmt: skip
+    certificate = VerifiedCertificate(node_id, named.version, key, integer(body, "not_before"),
+                                      integer(body, "not_after"), data)  # fmt: skip
     if not certificate.not_before <= now < certificate.not_after:
         raise KeyExpired(f"operational key {key.key_id} is not valid now")
     return certificate
@@ -156,8 +148,8 @@ def verify_revocation(
         raise MalformedInput(f"a revocation of {node_id}, not of {expected_node_id}")
     if not isinstance(body["kid"], str) or not isinstance(body["reason"], str):
         raise MalformedInput("a revocation names a kid and a reason")
-    root = _root(roots, _int(body, "root_version"))
+    root = _root(roots, integer(body, "root_version"))
     found = signers(body, signatures, REVOCATION_PURPOSE, root.keys)
     require(found, root.threshold, f"the revocation of {body['kid']}")
-    return VerifiedRevocation(node_id, root.version, body["kid"], _int(body, "since"),
+    return VerifiedRevocation(node_id, root.version, body["kid"], integer(body, "since"),
                               body["reason"], data)  # fmt: skip

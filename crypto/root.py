@@ -22,7 +22,7 @@ from crypto.errors import FingerprintMismatch, KeyExpired, MalformedInput
 from crypto.fingerprint import digits_of, normalize
 from crypto.keydoc import check_node_id
 from crypto.signing import SigningKey, VerifyKey
-from crypto.threshold import load_statement, require, sign_statement, signers
+from crypto.threshold import integer, load_statement, require, sign_statement, signers
 
 ROOT_TYPE = "liaison.root"
 PURPOSE = "v2-root"
@@ -94,13 +94,6 @@ def _check_set(threshold: int, keys: Sequence[VerifyKey]) -> None:
         raise ValueError("the threshold is between 1 and the number of keys")
 
 
-def _int(body: dict[str, Any], name: str, low: int = 0) -> int:
-    value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**63:
-        raise MalformedInput(f"the root's {name} is not an integer of at least {low}")
-    return value
-
-
 def _parse(data: bytes) -> tuple[VerifiedRoot, dict[str, Any], dict[str, Any]]:
     """The root's fields (signatures not yet checked), its body and its signatures."""
     body, signatures = load_statement(data, "root", max_bytes=MAX_ROOT_BYTES)
@@ -110,13 +103,13 @@ def _parse(data: bytes) -> tuple[VerifiedRoot, dict[str, Any], dict[str, Any]]:
     if not isinstance(raw_keys, list):
         raise MalformedInput("the root's keys are not a list")
     keys = tuple(VerifyKey.from_json(item) for item in raw_keys)
-    threshold = _int(body, "threshold", 1)
+    threshold = integer(body, "threshold", 1)
     try:
         _check_set(threshold, keys)
     except ValueError as exc:
         raise MalformedInput(f"the root's key set: {exc}") from exc
-    root = VerifiedRoot(check_node_id(body["node_id"]), _int(body, "version", 1),
-                        _int(body, "expires"), threshold, keys, data)  # fmt: skip
+    root = VerifiedRoot(check_node_id(body["node_id"]), integer(body, "version", 1),
+                        integer(body, "expires"), threshold, keys, data)  # fmt: skip
     return root, body, signatures
 
 

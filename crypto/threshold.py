@@ -93,6 +93,18 @@ def signers(
     return frozenset(found)
 
 
+def integer(body: dict[str, Any], name: str, low: int = 0) -> int:
+    """A statement's integer field, at least ``low`` and below 2**63.
+
+    Raises:
+        MalformedInput: missing, not an integer (a boolean is not), or out of range.
+    """
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**63:
+        raise MalformedInput(f"{name} is not an integer of at least {low}")
+    return value
+
+
 def require(found: frozenset[str], threshold: int, what: str) -> None:
     """
     Raises:
