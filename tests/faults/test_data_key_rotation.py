@@ -1,7 +1,9 @@
-"""A real ``liaison serve`` rotates its data key while its partner keeps sending: the key file
-gets a new data key beside it, SIGHUP makes the running node seal with it and re-seal what it
-stores in the background, no delivery fails meanwhile, and once the re-seal is done the old key
-leaves the key file and every report still reads."""
+"""A real ``liaison serve`` rotates its keys while its partner keeps sending: the key file gets a
+new data key, a new encryption key and a new token key beside the old ones, SIGHUP makes the
+running node use them (sealing with the new data key and re-sealing what it stores in the
+background; publishing the new encryption key, which the partner fetches), no delivery fails
+meanwhile, and once the re-seal is done the old data key leaves the key file and every report
+still reads."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from clients.local import node as admin_local
@@ -35,7 +38,7 @@ def _wait_for(check, what: str, seconds: float = 60.0) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_the_data_key_rotates_under_load_and_nothing_is_lost(nodes):
+def test_the_keys_rotate_under_load_and_nothing_is_lost(nodes):
     iq, sy = nodes  # SY sends, IQ rotates the key its stored reports are sealed with
     iq.add_user("admin", "admin")
     start_and_pin(sy, iq)
@@ -44,6 +47,9 @@ def test_the_data_key_rotates_under_load_and_nothing_is_lost(nodes):
 
     admin_local.change_data_keys(iq.data_dir, passphrase=PASSPHRASE,
                                  kdf_memory_kib=KDF_MEMORY_KIB)  # fmt: skip
+    kem = admin_local.rotate_keys(iq.data_dir, passphrase=PASSPHRASE,
+                                  kdf_memory_kib=KDF_MEMORY_KIB)["new_key"]  # fmt: skip
+    admin_local.rotate_token_key(iq.data_dir, passphrase=PASSPHRASE, kdf_memory_kib=KDF_MEMORY_KIB)
     admin = LiaisonClient(iq.url, None, timeout=30)
     admin.login("admin", PASSWORD)
     try:
@@ -59,6 +65,7 @@ def test_the_data_key_rotates_under_load_and_nothing_is_lost(nodes):
             _wait_for(resealed, "the re-seal under data key 2 did not finish")
             later = during.result()
         wait_for_exchange(sy, iq, {**before, **later}, timeout=120)
+        assert kem.encode() in httpx.get(f"{iq.url}/federation/v1/key-document", timeout=5).content
         status = admin.data_keys()
         assert set(status["in_use"]) == {"2"}, status
 
