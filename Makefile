@@ -39,13 +39,14 @@ demo: $(STAMP) ## Two nodes end to end on loopback, as their users would (KEEP=1
 demo-crypto: $(STAMP) ## The crypto core alone: seal, open, receipt, a tampered copy refused
 	$(BIN)/python -m demo.crypto_demo
 
-bench: $(STAMP) ## Crypto figures, two real nodes end to end (10,000 reports), TAXII beside medallion (many minutes)
+bench: $(STAMP) ## Crypto figures, two real nodes end to end (10,000 reports), TAXII beside medallion, the data-key re-seal (many minutes)
 	$(BIN)/python -m bench.crypto_bench
 	$(BIN)/python -m bench.policy_bench
 	$(BIN)/python -m bench.audit_bench
 	$(BIN)/python -m bench.e2e_bench
 	$(BIN)/python -m bench.taxii_bench --objects 100000 --request-timeout 60
 	$(BIN)/python -m bench.taxii_bench --objects 1000
+	$(BIN)/python -m bench.reseal_bench --reports 20000
 	$(BIN)/python -m bench.suite_time
 
 bench-quick: $(STAMP) ## The same benchmarks with small sizes (a few minutes)
@@ -56,6 +57,7 @@ bench-quick: $(STAMP) ## The same benchmarks with small sizes (a few minutes)
 		--concurrency-reports 300
 	$(BIN)/python -m bench.taxii_bench --objects 20000 --liaison-only --repeats 3
 	$(BIN)/python -m bench.taxii_bench --objects 300 --repeats 3
+	$(BIN)/python -m bench.reseal_bench --reports 2000
 	$(BIN)/python -m bench.suite_time
 
 profile: $(STAMP) ## py-spy on both nodes during a flood: where a report's time goes (a minute)

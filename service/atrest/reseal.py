@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Column, LargeBinary, Table, func, select, update
+from sqlalchemy import Column, LargeBinary, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from service.atrest.keys import V1, V2, AtRestCorrupted, DataKeyring, generation_of, prefix
@@ -89,15 +89,21 @@ def reseal_batch(
     if after is not None:
         query = query.where(column.key > after)
     rows = list(session.execute(query.order_by(column.key).limit(limit).with_for_update()))
+    fresh = []
     for row in rows:
         context = column.context(row)
         try:
-            fresh = keys.seal(keys.open(row[1], context), context)
+            fresh.append({"row_id": row[0], "sealed": keys.seal(keys.open(row[1], context),
+                                                                 context)})  # fmt: skip
         except AtRestCorrupted as exc:  # left as it is: the walk goes on, retiring will refuse
             log.error("not re-sealed: %s", exc.detail)
-            continue
-        session.execute(update(column.table).where(column.key == row[0]).values(
-            {column.value_name: fresh}))  # fmt: skip
+    if fresh:  # one statement for the batch (executemany), not a round trip per value
+        statement = (
+            update(column.table)
+            .where(column.key == bindparam("row_id"))
+            .values({column.value_name: bindparam("sealed")})
+        )
+        session.connection().execute(statement, fresh)
     last = rows[-1][0] if rows else after
     return last, len(rows), len(rows) < limit  # damaged ones count as seen
 
