@@ -4,7 +4,7 @@ each of its transactions holds the database.
 For each database (SQLite in a temporary data dir; PostgreSQL at 127.0.0.1 if reachable) it
 stores ``--reports`` reports (title and a bundle of the demo's size, each sealed under data key 1
 bound to its row, as a submission stores them), rotates the data key
-(``service.bootstrap.rotate_data_key``) and reloads it as ``liaison node reload-keys`` does, then
+(``service.keyfile.rotate_data_key``) and reloads it as ``liaison node reload-keys`` does, then
 runs the background re-seal (``service.atrest.Resealer``, batches of 200) to the end and prints:
 
 * values re-sealed per second, and how long the whole walk took;
@@ -33,8 +33,9 @@ from sqlalchemy import insert, select
 from bench.e2e_bench import postgres_database, postgres_version
 from crypto.keys import KdfParams, load_identity
 from service.atrest import generations_in_use
-from service.bootstrap import SEALED_COLUMNS, add_local_user, init_node, open_node, rotate_data_key
+from service.bootstrap import SEALED_COLUMNS, add_local_user, init_node, open_node
 from service.exchange.worker import resealer
+from service.keyfile import rotate_data_key
 from service.models import Report, User
 from service.node import Node
 from service.reports import seal_title

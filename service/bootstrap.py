@@ -4,7 +4,7 @@
 key, writes the encrypted key file (0600) and ``node.toml``, and migrates the database.
 ``open_node`` unlocks the key file with the passphrase and returns a ready :class:`Node`.
 ``open_database`` is the one way to reach a node's database: with the audit log's sequencer on
-every write transaction.
+every write transaction. Changes to the key file of an existing node are in ``service.keyfile``.
 """
 
 from __future__ import annotations
@@ -12,20 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from crypto.envelope import DEFAULT_MAX_LIFETIME
-from crypto.fingerprint import fingerprint as fingerprint_of
-from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
-from crypto.signing import SigningKey
+from crypto.keys import KdfParams, NodeIdentity, load_identity, save_identity
 from policies import Policy, load_policy_dir
 from service import audit, drafts, migrate, reports
 from service.atrest import (
@@ -33,23 +26,16 @@ from service.atrest import (
 )
 from service.atrest import (
     DataKey,
-    Progress,
-    data_key_secret_name,
-    data_keys_in,
-    generations_in_use,
 )
-from service.audit import ALLOWED, DENIED, Actor
+from service.audit import ALLOWED, Actor
 from service.auth import (
-    PREVIOUS_TOKEN_SECRET_NAME,
-    TOKEN_ROTATED_AT_NAME,
     TOKEN_SECRET_NAME,
     PasswordPolicy,
-    TokenIssuer,
 )
 from service.db import Database
 from service.errors import Conflict
 from service.identity import create_user
-from service.keyring import KEY_SERIAL, PREVIOUS_SIGNING_KEYS, previous_signing_keys
+from service.keyring import KEY_SERIAL
 from service.models import NodeState, User
 from service.node import Clock, Node
 from service.settings import CONFIG_FILE, KEY_FILE, Settings, load_settings, write_config
@@ -246,258 +232,3 @@ def add_local_user(
 def has_users(node: Node) -> bool:
     with node.db.read() as session:
         return session.scalar(select(User.id).limit(1)) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Rotation:
-    new_kid: str
-    not_after: int
-    destroyed: list[str]
-    serial: int
-
-
-def rotate_encryption_keys(
-    settings: Settings,
-    passphrase: str,
-    *,
-    now: int,
-    lifetime: int = DEFAULT_KEM_LIFETIME,
-    kdf: KdfParams | None = None,
-) -> Rotation:
-    """Add a new encryption key valid from ``now``, destroy keys that expired long enough ago
-    that no valid envelope can still be sealed to them, and publish the key document under a
-    higher serial. A running ``serve`` serves it once told to read the key file again
-    (``liaison node reload-keys``, or SIGHUP: ``service.identity.reload_keys``).
-
-    Keys that expired less than the longest envelope lifetime (30 days) ago are kept: an envelope
-    sealed inside such a key's window may still be in flight or waiting in a courier file.
-
-    Raises:
-        KeyFileError: wrong passphrase or an unsafe key file.
-    """
-    keys = load_identity(settings.key_file, passphrase)
-    new = keys.add_kem_key(now=now, lifetime=lifetime)
-    destroyed = keys.destroy_kem_keys_before(now - DEFAULT_MAX_LIFETIME)
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            state = session.get(NodeState, KEY_SERIAL, with_for_update=True)
-            serial = int(state.value) + 1 if state else 2
-            if state is None:
-                session.add(NodeState(name=KEY_SERIAL, value=str(serial)))
-            else:
-                state.value = str(serial)
-            audit.record(
-                session,
-                actor=Actor.system("console"),
-                action="key.rotate",
-                outcome=ALLOWED,
-                at=datetime.fromtimestamp(now, UTC),
-                object_type="key",
-                object_id=new.kid,
-                reason=f"key document serial {serial}; encryption key {new.kid} until "
-                f"{new.not_after}; destroyed: {', '.join(destroyed) or 'none'}",
-            )
-            # The key file is replaced atomically inside the transaction: if writing it fails,
-            # the serial is not raised and nothing is recorded.
-            save_identity(keys, settings.key_file, passphrase, kdf)
-    finally:
-        db.dispose()
-    return Rotation(new.kid, new.not_after, destroyed, serial)
-
-
-def rotate_token_key(
-    settings: Settings, passphrase: str, *, now: int, kdf: KdfParams | None = None
-) -> str:
-    """Make a new token key (the officers' bearer tokens are signed with it); the previous one
-    still verifies tokens issued before now, for one token lifetime (``service.auth.TokenIssuer``).
-    Use it when the key file may have been copied: a thief's tokens stop working after that
-    window. Returns the new key's id. A running ``serve`` uses it once it reads the key file
-    again (``liaison node reload-keys``, SIGHUP).
-
-    Raises:
-        KeyFileError: wrong passphrase or an unsafe key file.
-    """
-    keys = load_identity(settings.key_file, passphrase)
-    keys.secrets[PREVIOUS_TOKEN_SECRET_NAME] = keys.secrets[TOKEN_SECRET_NAME]
-    keys.secrets[TOKEN_SECRET_NAME] = os.urandom(32)
-    keys.secrets[TOKEN_ROTATED_AT_NAME] = now.to_bytes(8, "big")
-    kid = TokenIssuer(node_id=keys.node_id, key_seed=keys.secrets[TOKEN_SECRET_NAME], ttl=1).kid
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            audit.record(session, actor=Actor.system("console"), action="key.rotate_token",
-                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
-                         object_type="key", object_id=kid,
-                         reason="new token key; the previous one verifies tokens issued before "
-                                "now for one token lifetime")  # fmt: skip
-            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction, as above
-    finally:
-        db.dispose()
-    return kid
-
-
-@dataclass(frozen=True, slots=True)
-class DataKeyChange:
-    generation: int
-    """The newest data key now (the one that seals)."""
-    held: list[int]
-    """The generations the key file holds now."""
-    retired: list[int]
-
-
-def rotate_data_key(
-    settings: Settings, passphrase: str, *, now: int, kdf: KdfParams | None = None
-) -> DataKeyChange:
-    """Add a new data key to the key file: once a running ``serve`` reads the key file again
-    (``liaison node reload-keys``, SIGHUP) it seals with it, and re-seals every stored value
-    under it in the background (``service.atrest.reseal``). The older keys stay until
-    :func:`retire_data_keys` removes them.
-
-    Raises:
-        KeyFileError: wrong passphrase or an unsafe key file.
-    """
-    keys = load_identity(settings.key_file, passphrase)
-    held = data_keys_in(keys.secrets)
-    generation = max(held) + 1
-    keys.secrets[data_key_secret_name(generation)] = DataKey.generate()
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            audit.record(session, actor=Actor.system("console"), action="key.rotate_data",
-                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
-                         object_type="key", object_id=f"data-key-{generation}",
-                         reason=f"new data key {generation}; stored values sealed by "
-                                f"{', '.join(map(str, sorted(held)))} are re-sealed once serve "
-                                "reloads its keys")  # fmt: skip
-            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction, as above
-    finally:
-        db.dispose()
-    return DataKeyChange(generation, sorted(data_keys_in(keys.secrets)), [])
-
-
-def retire_data_keys(
-    settings: Settings, passphrase: str, *, now: int, kdf: KdfParams | None = None
-) -> DataKeyChange:
-    """Remove every data key but the newest from the key file, once nothing stored needs them:
-    the running node has re-sealed everything under the newest (its re-seal says it finished
-    with that generation) and no stored value is under an older one. From then on a copy of the
-    database made before the rotation cannot be read with this key file. A running ``serve``
-    drops them from memory when it reads the key file again.
-
-    Raises:
-        KeyFileError: wrong passphrase or an unsafe key file.
-        Conflict: nothing to retire (``nothing_to_retire``), or stored values still need an
-            older key (``data_keys_in_use``; a refusal is recorded).
-    """
-    keys = load_identity(settings.key_file, passphrase)
-    held = data_keys_in(keys.secrets)
-    newest = max(held)
-    older = sorted(set(held) - {newest})
-    if not older:
-        raise Conflict(f"nothing to retire: the key file holds only data key {newest}",
-                       code="nothing_to_retire")  # fmt: skip
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        try:
-            _retire(db, keys, newest, older, now,
-                    lambda: save_identity(keys, settings.key_file, passphrase, kdf))  # fmt: skip
-        except Conflict as exc:
-            with db.write() as session:
-                audit.record(session, actor=Actor.system("console"), action="key.retire_data",
-                             outcome=DENIED, at=datetime.fromtimestamp(now, UTC),
-                             object_type="key", reason=exc.detail)  # fmt: skip
-            raise
-    finally:
-        db.dispose()
-    return DataKeyChange(newest, [newest], older)
-
-
-def _retire(
-    db: Database, keys: NodeIdentity, newest: int, older: list[int], now: int,
-    save: Callable[[], None],
-) -> None:  # fmt: skip
-    with db.write() as session:
-        progress = Progress.load(session, lock=True)
-        counts = generations_in_use(session, SEALED_COLUMNS)
-        waiting = {g: n for g, n in counts.items() if g != newest}
-        finished = progress is not None and progress.generation == newest and progress.done
-        if waiting or not finished:
-            left = ", ".join(f"{n} under data key {g}" for g, n in sorted(waiting.items()))
-            why = (f"stored values still need them ({left})" if waiting else
-                   f"the running node has not finished re-sealing under data key {newest} "
-                   "(reload its keys, then see liaison node data-keys)")  # fmt: skip
-            raise Conflict(f"data keys not retired: {why}", code="data_keys_in_use")
-        for generation in older:
-            del keys.secrets[data_key_secret_name(generation)]
-        audit.record(session, actor=Actor.system("console"), action="key.retire_data",
-                     outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
-                     object_type="key", object_id=f"data-key-{newest}",
-                     reason=f"retired data keys {', '.join(map(str, older))}: nothing stored "
-                            f"needs them; {newest} is the only one")  # fmt: skip
-        save()  # in the transaction: if writing the key file fails, nothing is recorded
-
-
-@dataclass(frozen=True, slots=True)
-class NewIdentity:
-    fingerprint: str
-    previous_fingerprint: str
-    serial: int
-    data_key: int
-    """The new data key's generation (the re-seal starts when serve starts)."""
-
-
-def new_identity(
-    settings: Settings, passphrase: str, *, now: int, kdf: KdfParams | None = None
-) -> NewIdentity:
-    """Give this node a new identity after its key file was copied, keeping its database: a
-    new signing key (a new fingerprint, which partners must re-pin by phone: ``partner
-    repin``), new encryption keys (every old one destroyed: the copy holds them), a new token
-    key with no grace for the old one, and a new data key (``serve`` re-seals what is stored
-    under it). Run it while ``serve`` is stopped, then start it. The old signing key is kept,
-    public half only (``node_state``), so that checkpoints it signed still verify.
-
-    Raises:
-        KeyFileError: wrong passphrase or an unsafe key file.
-    """
-    keys = load_identity(settings.key_file, passphrase)
-    old = keys.signing.public
-    keys.signing = SigningKey.generate()
-    destroyed = [key.kid for key in keys.kem_keys]
-    keys.kem_keys = []
-    keys.add_kem_key(now=now)
-    keys.secrets[TOKEN_SECRET_NAME] = os.urandom(32)
-    keys.secrets.pop(PREVIOUS_TOKEN_SECRET_NAME, None)  # a thief's tokens end at once
-    keys.secrets.pop(TOKEN_ROTATED_AT_NAME, None)
-    generation = max(data_keys_in(keys.secrets)) + 1
-    keys.secrets[data_key_secret_name(generation)] = DataKey.generate()
-    fingerprint = fingerprint_of(keys.signing.public)
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            previous = previous_signing_keys(session)
-            previous.append({"key": old.to_json(), "key_id": old.key_id,
-                             "fingerprint": fingerprint_of(old), "retired_at": now})  # fmt: skip
-            _set_state(session, PREVIOUS_SIGNING_KEYS, json.dumps(previous))
-            state = session.get(NodeState, KEY_SERIAL)
-            serial = int(state.value) + 1 if state else 2
-            _set_state(session, KEY_SERIAL, str(serial))
-            audit.record(session, actor=Actor.system("console"), action="key.new_identity",
-                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
-                         object_type="key", object_id=keys.signing.public.key_id,
-                         reason=f"fingerprint {fingerprint_of(old)} replaced by {fingerprint}; "
-                                f"encryption keys destroyed: {', '.join(destroyed) or 'none'}; "
-                                f"new token key; new data key {generation}; key document "
-                                f"serial {serial}")  # fmt: skip
-            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction
-    finally:
-        db.dispose()
-    return NewIdentity(fingerprint, fingerprint_of(old), serial, generation)
-
-
-def _set_state(session: Session, name: str, value: str) -> None:
-    state = session.get(NodeState, name, with_for_update=True)
-    if state is None:
-        session.add(NodeState(name=name, value=value))
-    else:
-        state.value = value

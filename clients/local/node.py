@@ -162,7 +162,7 @@ def rotate_keys(
         LiaisonError: no node there, or the key file cannot be opened.
     """
     from crypto.keys import KdfParams
-    from service.bootstrap import rotate_encryption_keys
+    from service.keyfile import rotate_encryption_keys
 
     cost = cheap_cost(kdf_memory_kib)
     with translated():
@@ -190,7 +190,7 @@ def rotate_token_key(
         LiaisonError: no node there, or the key file cannot be opened.
     """
     from crypto.keys import KdfParams
-    from service.bootstrap import rotate_token_key as rotate
+    from service.keyfile import rotate_token_key as rotate
 
     cost = cheap_cost(kdf_memory_kib)
     settings = node_settings(data_dir)
@@ -210,7 +210,7 @@ def change_data_keys(
             values still need an older key.
     """
     from crypto.keys import KdfParams
-    from service.bootstrap import retire_data_keys, rotate_data_key
+    from service.keyfile import retire_data_keys, rotate_data_key
 
     cost = cheap_cost(kdf_memory_kib)
     change = retire_data_keys if retire else rotate_data_key
@@ -230,7 +230,7 @@ def new_identity(
         LiaisonError: no node there, or the key file cannot be opened.
     """
     from crypto.keys import KdfParams
-    from service.bootstrap import new_identity as renew
+    from service.keyfile import new_identity as renew
 
     cost = cheap_cost(kdf_memory_kib)
     with translated():

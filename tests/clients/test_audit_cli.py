@@ -605,7 +605,7 @@ def test_verify_after_a_new_identity_counts_the_old_keys_checkpoints(audit):
     the old key, and cosigned by SY), and the auditor verifies against the new
     fingerprint. The old checkpoints still verify, under the old key the node now lists, and
     SY's cosignatures of them still count."""
-    from service.bootstrap import new_identity
+    from service.keyfile import new_identity
     from tests.twonode import FAST_KDF, PASSPHRASE, restart
 
     iq = audit.cluster.iq

@@ -97,8 +97,8 @@ def test_each_package_surface_is_its_all(domain):
 def test_the_layout_is_one_folder_per_domain():
     """Infrastructure flat at the top, one package per domain, nothing else."""
     top = {p.stem for p in SERVICE.glob("*.py")} - {"__init__"}
-    assert top == {"app", "bootstrap", "node", "settings", "db", "errors", "auth", "keyring",
-                   "migrate"}  # fmt: skip
+    assert top == {"app", "bootstrap", "keyfile", "node", "settings", "db", "errors", "auth",
+                   "keyring", "migrate"}  # fmt: skip
     packages = {p.name for p in SERVICE.iterdir() if (p / "__init__.py").exists()}
     # Two infrastructure packages: the tables (one module per domain), and content at rest
     # (its keys and format, and the background re-seal after a rotation).

@@ -21,9 +21,10 @@ from service.atrest import (
     generations_in_use,
 )
 from service.atrest.keys import generation_of
-from service.bootstrap import SEALED_COLUMNS, retire_data_keys, rotate_data_key
+from service.bootstrap import SEALED_COLUMNS
 from service.errors import Conflict
 from service.exchange.worker import resealer
+from service.keyfile import retire_data_keys, rotate_data_key
 from service.models import AuditEvent, Base, Report
 from tests.service.test_sync import _submit
 from tests.twonode import FAST_KDF, PASSPHRASE, REPORTS

@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from crypto.keys import load_identity
 from service.auth import TokenIssuer
-from service.bootstrap import open_node, rotate_encryption_keys, rotate_token_key
+from service.bootstrap import open_node
 from service.exchange import Puller
 from service.federation import wire
+from service.keyfile import rotate_encryption_keys, rotate_token_key
 from service.models import AuditEvent, Delivery, Partner
 from tests.service.test_sync import _inbound_seqs, _submit
 from tests.twonode import FAST_KDF, PASSPHRASE

@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError
 
 from service.audit import log as auditlog
 from service.audit.verify import records
-from service.bootstrap import open_node, rotate_encryption_keys
+from service.bootstrap import open_node
 from service.federation import PartnerClient
+from service.keyfile import rotate_encryption_keys
 from service.models import AuditEvent, Delivery, NodeState, User
 from tests.service.test_sync import _deliveries, _submit
 from tests.twonode import FAST_KDF, PASSPHRASE, WriteTransactionOpen, verify_log

@@ -23,6 +23,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "أعِد تفعيله بالأمر liaison partner resume بعد أن يتعافى.",
     ),
     "admin.partner.removed": ("removed", "أُزيل"),
+    "admin.partner.actions": ("Suspend, resume or remove", "تعليق أو استئناف أو إزالة"),
+    "admin.partner.suspend": ("Suspend", "علِّق"),
+    "admin.partner.resume": ("Resume", "استأنف"),
+    "admin.partner.resume_help": (
+        "The held deliveries go out. After a compromise, re-pin its new identity first (liaison "
+        "partner repin).",
+        "تُرسل الرسائل المحتجزة. بعد الاختراق، ثبِّت هويته الجديدة أولاً (liaison partner repin).",
+    ),
+    "admin.partner.compromised_since_field": (
+        "Keys may have been copied since (UTC, optional)",
+        "ربما نُسخت المفاتيح منذ (UTC، اختياري)",
+    ),
+    "admin.partner.compromised_since_help": (
+        "What it signed from then on goes back to quarantine and its cosignatures stop counting.",
+        "ما وقّعه منذ ذلك الحين يعود إلى الحجر وتتوقف تواقيعه المشتركة عن الاحتساب.",
+    ),
+    "admin.partner.reason_field": ("Why (for the audit log)", "السبب (لسجل التدقيق)"),
+    "admin.partner.remove": ("Remove", "أزِل"),
+    "admin.partner.remove_confirm": ("Type {node} to remove it", "اكتب {node} لإزالته"),
+    "admin.partner.remove_help": (
+        "Nothing more is sent to it and its undelivered reports are withdrawn; its records stay.",
+        "لا يُرسل إليه شيء بعد الآن وتُسحب تقاريره غير المسلَّمة، وتبقى سجلاته.",
+    ),
+    "admin.partner.changed_suspended": ("{node} is suspended.", "عُلِّق {node}."),
+    "admin.partner.changed_active": ("{node} is active again.", "عاد {node} نشطاً."),
+    "admin.partner.changed_removed": ("{node} was removed.", "أُزيل {node}."),
     "admin.partner.removed_help": (
         "Removed on {when}: nothing more is sent to it and its undelivered reports were "
         "withdrawn; its records are kept. liaison partner repin pins it again.",

@@ -11,6 +11,7 @@ exactly as ``POST /api/v1/admin/users`` records it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from crypto.fingerprint import fingerprint
 from policies import ROLE_MAY_READ_CONTENT, TLP
 from service import exchange, identity
 from service.api.deps import NodeDep, ReadSession, RemoteAddr, WriteSession
+from service.audit import Actor, denial
 from service.auth import ROLES
 from service.console.deps import SESSION_COOKIE, AdminPage, FormUser, Lang
 from service.console.i18n import Translator
@@ -50,17 +52,83 @@ def partners(
     user: AdminPage,
     t: Lang,
     offset: Offset = 0,
+    changed: Annotated[str | None, Query(max_length=63)] = None,
 ) -> HTMLResponse:
     """Each pinned partner with how synchronisation stands: what we still owe it (backlog,
     oldest undelivered, last success, last error), what it sent us (gaps, last pull and its
-    error), and the key we pinned."""
+    error), and the key we pinned; with the forms to suspend, resume or remove it."""
     pinned = identity.list_partners(session)
     shown = [
         (p, exchange.partner_status(session, p)) for p in pinned[offset : offset + PARTNER_PAGE]
     ]
+    changed_row = next((p for p in pinned if p.node_id == changed), None)
     return page(request, "admin/partners.html", node=node, t=t, user=user, partners=shown,
                 offset=offset, more=len(pinned) > offset + PARTNER_PAGE,
-                page_size=PARTNER_PAGE)  # fmt: skip
+                page_size=PARTNER_PAGE, changed=changed_row)  # fmt: skip
+
+
+def _time(text: str, refused: Callable[[str], BadRequest]) -> datetime | None:
+    """A time typed into a form (UTC unless it says otherwise); None when left empty.
+
+    Raises:
+        BadRequest: not a time (``refused`` makes it, with its audit record).
+    """
+    if not text.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise refused(f"{text.strip()!r} is not a time such as 2026-12-01T08:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _refusal(action: str, node: Node, actor: Actor, node_id: str) -> Callable[[str], BadRequest]:
+    def refused(reason: str) -> BadRequest:
+        return BadRequest(reason).recording(
+            denial(actor, action, node.utcnow(), reason, object_type="partner",
+                   object_id=node_id[:63])
+        )  # fmt: skip
+
+    return refused
+
+
+@router.post("/admin/partners/{node_id}/suspend")
+def suspend_partner(
+    node_id: str, node: NodeDep, session: WriteSession, user: FormUser, _admin: AdminPage,
+    addr: RemoteAddr, compromised_since: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:  # fmt: skip
+    """Suspend a partner as ``liaison partner suspend`` does (a refusal is an error page and a
+    ``partner.suspend`` denial)."""
+    actor = user.principal.actor(addr)
+    since = _time(compromised_since, _refusal("partner.suspend", node, actor, node_id))
+    exchange.suspend_partner(session, node, node_id, actor=actor, compromised_since=since,
+                             reason=reason)  # fmt: skip
+    return RedirectResponse(f"/console/admin/partners?changed={quote(node_id)}", status_code=303)
+
+
+@router.post("/admin/partners/{node_id}/resume")
+def resume_partner(
+    node_id: str, node: NodeDep, session: WriteSession, user: FormUser, _admin: AdminPage,
+    addr: RemoteAddr,
+) -> Response:  # fmt: skip
+    exchange.resume_partner(session, node, node_id, actor=user.principal.actor(addr))
+    return RedirectResponse(f"/console/admin/partners?changed={quote(node_id)}", status_code=303)
+
+
+@router.post("/admin/partners/{node_id}/remove")
+def remove_partner(
+    node_id: str, node: NodeDep, session: WriteSession, user: FormUser, _admin: AdminPage,
+    addr: RemoteAddr, confirm: Annotated[str, Form(max_length=63)] = "",
+) -> Response:  # fmt: skip
+    """Remove a partner as ``liaison partner remove --yes`` does, once its id is typed again."""
+    actor = user.principal.actor(addr)
+    if confirm.strip() != node_id:
+        raise _refusal("partner.remove", node, actor, node_id)(
+            f"type {node_id} in the box to confirm the removal"
+        )
+    exchange.remove_partner(session, node, node_id, actor=actor)
+    return RedirectResponse(f"/console/admin/partners?changed={quote(node_id)}", status_code=303)
 
 
 @dataclass
@@ -249,17 +317,15 @@ def partner_damage(
     wanted = since.strip() or (partner.compromised_since.isoformat()
                                if partner.compromised_since else "")  # fmt: skip
     report, problem = None, ""
-    if wanted:
-        try:
-            when = datetime.fromisoformat(wanted.replace("Z", "+00:00"))
-        except ValueError:
-            problem = t("admin.damage.bad_time")
-        else:
-            when = when if when.tzinfo else when.replace(tzinfo=UTC)  # the page says UTC
-            if when > node.utcnow():
-                problem = t("admin.damage.future")
-            else:
-                report = exchange.damage_report(session, node, node_id, when,
-                                                user.principal.actor(addr))  # fmt: skip
+    try:
+        when = _time(wanted, BadRequest)  # a read: a mistyped time is not worth a record
+    except BadRequest:
+        problem = t("admin.damage.bad_time")
+    else:
+        if when is not None and when > node.utcnow():
+            problem = t("admin.damage.future")
+        elif when is not None:
+            report = exchange.damage_report(session, node, node_id, when,
+                                            user.principal.actor(addr))  # fmt: skip
     return page(request, "admin/damage.html", node=node, t=t, user=user, partner=partner,
                 since=wanted, report=report, problem=problem)  # fmt: skip

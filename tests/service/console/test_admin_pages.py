@@ -418,8 +418,8 @@ async def test_the_damage_report_page_names_the_forgeries(pinned, clock):
 
 
 async def test_the_node_page_shows_the_data_keys_and_the_identities_before(pinned):
-    from service.bootstrap import new_identity, rotate_data_key
     from service.exchange.worker import resealer
+    from service.keyfile import new_identity, rotate_data_key
     from tests.twonode import FAST_KDF, PASSPHRASE, restart
 
     iq, _ = pinned
@@ -444,3 +444,38 @@ async def test_the_node_page_shows_the_data_keys_and_the_identities_before(pinne
         await b.login("admin")
         page = text_of((await b.get("/console/admin/node")).text)
     assert "Fingerprints before" in page and old in page
+
+
+async def test_an_administrator_suspends_resumes_and_removes_a_partner_from_the_console(pinned):
+    iq, _ = pinned
+    async with Browser(iq) as admin:
+        await admin.login("admin")
+        r = await admin.get("/console/admin/partners")
+        assert 'action="/console/admin/partners/SY/suspend"' in r.text
+        r = await admin.post("/console/admin/partners/SY/suspend", {"reason": "x"}, csrf=False)
+        assert r.status_code == 403  # no CSRF token: refused, nothing changed
+        await admin.get("/console/admin/partners")
+        bad = await admin.post("/console/admin/partners/SY/suspend",
+                               {"compromised_since": "last tuesday", "reason": "x"})  # fmt: skip
+        assert bad.status_code == 400 and "is not a time such as" in text_of(bad.text)
+        await admin.get("/console/admin/partners")
+        form = {"compromised_since": "2026-01-01T00:00", "reason": "a copied key"}
+        r = await admin.post("/console/admin/partners/SY/suspend", form)
+        assert r.status_code == 303
+        r = await admin.follow(r.headers["location"])
+        assert "SY is suspended." in text_of(r.text) and "2026-01-01 00:00:00 UTC" in r.text
+        assert 'action="/console/admin/partners/SY/resume"' in r.text
+        r = await admin.post("/console/admin/partners/SY/resume", {})
+        assert r.status_code == 303
+        r = await admin.follow(r.headers["location"])
+        assert "SY is active again." in text_of(r.text)
+        unconfirmed = await admin.post("/console/admin/partners/SY/remove", {"confirm": "IQ"})
+        assert unconfirmed.status_code == 400 and "type SY in the box" in text_of(unconfirmed.text)
+        await admin.get("/console/admin/partners")
+        r = await admin.post("/console/admin/partners/SY/remove", {"confirm": "SY"})
+        assert r.status_code == 303
+        r = await admin.follow(r.headers["location"])
+        assert "SY was removed." in text_of(r.text) and "/partners/SY/remove" not in r.text
+    assert [e.outcome for e in events(iq, "partner.suspend")] == ["denied", "allowed"]
+    assert [e.outcome for e in events(iq, "partner.remove")] == ["denied", "allowed"]
+    assert [e.actor for e in events(iq, "partner.resume")] == ["admin"]
