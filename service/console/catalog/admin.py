@@ -23,7 +23,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "أعِد تفعيله بالأمر liaison partner resume بعد أن يتعافى.",
     ),
     "admin.partner.removed": ("removed", "أُزيل"),
-    "admin.partner.actions": ("Suspend, resume or remove", "تعليق أو استئناف أو إزالة"),
+    "admin.partner.actions": (
+        "Suspend, resume, re-pin or remove",
+        "تعليق أو استئناف أو إعادة تثبيت أو إزالة",
+    ),
     "admin.partner.suspend": ("Suspend", "علِّق"),
     "admin.partner.resume": ("Resume", "استأنف"),
     "admin.partner.resume_help": (
@@ -46,9 +49,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Nothing more is sent to it and its undelivered reports are withdrawn; its records stay.",
         "لا يُرسل إليه شيء بعد الآن وتُسحب تقاريره غير المسلَّمة، وتبقى سجلاته.",
     ),
-    "admin.partner.changed_suspended": ("{node} is suspended.", "عُلِّق {node}."),
-    "admin.partner.changed_active": ("{node} is active again.", "عاد {node} نشطاً."),
-    "admin.partner.changed_removed": ("{node} was removed.", "أُزيل {node}."),
+    "admin.partner.did.suspended": ("{node} is suspended.", "عُلِّق {node}."),
+    "admin.partner.did.resumed": ("{node} is active again.", "عاد {node} نشطاً."),
+    "admin.partner.did.removed": ("{node} was removed.", "أُزيل {node}."),
+    "admin.partner.did.repinned": (
+        "{node} is pinned to its new identity. What its old keys signed since the compromise on "
+        "record is distrusted; resume it when it is back.",
+        "ثُبِّت {node} على هويته الجديدة. ما وقّعته مفاتيحه القديمة منذ الاختراق المسجَّل لم يعد "
+        "موثوقاً؛ استأنفه عند عودته.",
+    ),
+    "admin.partner.new_fingerprint": (
+        "Its new fingerprint, as its administrators read it out",
+        "بصمته الجديدة كما قرأها مسؤولوه",
+    ),
+    "admin.partner.repin": ("Re-pin", "أعِد التثبيت"),
+    "admin.partner.repin_help": (
+        "After it made a new identity: its key document is fetched from this URL and pinned only "
+        "if it matches the fingerprint.",
+        "بعد أن أنشأ هوية جديدة: تُجلب وثيقة مفاتيحه من هذا العنوان ولا تُثبَّت إلا إذا طابقت البصمة.",
+    ),
     "admin.partner.removed_help": (
         "Removed on {when}: nothing more is sent to it and its undelivered reports were "
         "withdrawn; its records are kept. liaison partner repin pins it again.",

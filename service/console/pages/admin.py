@@ -20,6 +20,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from crypto.fingerprint import fingerprint
 from policies import ROLE_MAY_READ_CONTENT, TLP
@@ -31,6 +32,7 @@ from service.console.deps import SESSION_COOKIE, AdminPage, FormUser, Lang
 from service.console.i18n import Translator
 from service.console.render import page
 from service.errors import BadRequest, Conflict
+from service.federation import PartnerClient
 from service.identity import ConsoleUser
 from service.keyring import key_serial, previous_signing_keys
 from service.models import User
@@ -42,6 +44,13 @@ PAGE = 50
 PARTNER_PAGE = 20
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 CLEARANCES = tuple(level.value for level in TLP)
+DONE = ("suspended", "resumed", "removed", "repinned")
+"""What a partner form did, for the notice on the page it returns to."""
+
+
+def _done(node_id: str, did: str) -> Response:
+    return RedirectResponse(f"/console/admin/partners?changed={quote(node_id)}&did={did}",
+                            status_code=303)  # fmt: skip
 
 
 @router.get("/admin/partners", response_class=HTMLResponse)
@@ -53,10 +62,11 @@ def partners(
     t: Lang,
     offset: Offset = 0,
     changed: Annotated[str | None, Query(max_length=63)] = None,
+    did: Annotated[str | None, Query(max_length=16)] = None,
 ) -> HTMLResponse:
     """Each pinned partner with how synchronisation stands: what we still owe it (backlog,
     oldest undelivered, last success, last error), what it sent us (gaps, last pull and its
-    error), and the key we pinned; with the forms to suspend, resume or remove it."""
+    error), and the key we pinned; with the forms to suspend, resume, re-pin or remove it."""
     pinned = identity.list_partners(session)
     shown = [
         (p, exchange.partner_status(session, p)) for p in pinned[offset : offset + PARTNER_PAGE]
@@ -64,7 +74,8 @@ def partners(
     changed_row = next((p for p in pinned if p.node_id == changed), None)
     return page(request, "admin/partners.html", node=node, t=t, user=user, partners=shown,
                 offset=offset, more=len(pinned) > offset + PARTNER_PAGE,
-                page_size=PARTNER_PAGE, changed=changed_row)  # fmt: skip
+                page_size=PARTNER_PAGE, changed=changed_row,
+                did=did if did in DONE else None)  # fmt: skip
 
 
 def _time(text: str, refused: Callable[[str], BadRequest]) -> datetime | None:
@@ -104,7 +115,7 @@ def suspend_partner(
     since = _time(compromised_since, _refusal("partner.suspend", node, actor, node_id))
     exchange.suspend_partner(session, node, node_id, actor=actor, compromised_since=since,
                              reason=reason)  # fmt: skip
-    return RedirectResponse(f"/console/admin/partners?changed={quote(node_id)}", status_code=303)
+    return _done(node_id, "suspended")
 
 
 @router.post("/admin/partners/{node_id}/resume")
@@ -113,7 +124,7 @@ def resume_partner(
     addr: RemoteAddr,
 ) -> Response:  # fmt: skip
     exchange.resume_partner(session, node, node_id, actor=user.principal.actor(addr))
-    return RedirectResponse(f"/console/admin/partners?changed={quote(node_id)}", status_code=303)
+    return _done(node_id, "resumed")
 
 
 @router.post("/admin/partners/{node_id}/remove")
@@ -128,7 +139,27 @@ def remove_partner(
             f"type {node_id} in the box to confirm the removal"
         )
     exchange.remove_partner(session, node, node_id, actor=actor)
-    return RedirectResponse(f"/console/admin/partners?changed={quote(node_id)}", status_code=303)
+    return _done(node_id, "removed")
+
+
+@router.post("/admin/partners/{node_id}/repin")
+async def repin_partner(
+    node_id: str, node: NodeDep, session: WriteSession, user: FormUser, _admin: AdminPage,
+    addr: RemoteAddr, fingerprint: Annotated[str, Form(max_length=120)],
+    url: Annotated[str, Form(max_length=500)],
+) -> Response:  # fmt: skip
+    """Pin the partner's new identity as ``liaison partner repin`` does: its key document is
+    fetched from ``url`` (before the write transaction begins) and pinned only if it matches the
+    fingerprint read out; a mismatch is an error page and a ``partner.repin`` denial."""
+    async with PartnerClient.open(node) as client:
+        document = await client.fetch_key_document(url.strip())
+
+    def work() -> None:
+        exchange.repin_partner(session, node, node_id, url=url.strip(), fingerprint=fingerprint,
+                               document=document, actor=user.principal.actor(addr))  # fmt: skip
+
+    await run_in_threadpool(work)
+    return _done(node_id, "repinned")
 
 
 @dataclass

@@ -479,3 +479,31 @@ async def test_an_administrator_suspends_resumes_and_removes_a_partner_from_the_
     assert [e.outcome for e in events(iq, "partner.suspend")] == ["denied", "allowed"]
     assert [e.outcome for e in events(iq, "partner.remove")] == ["denied", "allowed"]
     assert [e.actor for e in events(iq, "partner.resume")] == ["admin"]
+
+
+async def test_an_administrator_repins_a_partners_new_identity_from_the_console(pinned):
+    from tests.service.test_repin import new_identity
+    from tests.service.test_suspension import admin_post
+
+    iq, sy = pinned
+    old = fingerprint(sy.node.identity.signing.public)
+    assert (await admin_post(iq, "SY/suspend", {"reason": "copied key file"})).status_code == 200
+    fresh = fingerprint(new_identity(sy).signing.public)
+    async with Browser(iq) as admin:
+        await admin.login("admin")
+        r = await admin.get("/console/admin/partners")
+        assert 'action="/console/admin/partners/SY/repin"' in r.text
+        assert f'name="url" type="url" dir="ltr" required value="{sy.url}"' in r.text
+        wrong = await admin.post("/console/admin/partners/SY/repin",
+                                 {"fingerprint": old, "url": sy.url})  # fmt: skip
+        assert wrong.status_code == 422 and "was NOT pinned" in text_of(wrong.text)
+        await admin.get("/console/admin/partners")
+        r = await admin.post(
+            "/console/admin/partners/SY/repin", {"fingerprint": fresh, "url": sy.url}
+        )
+        assert r.status_code == 303, r.text
+        r = await admin.follow(r.headers["location"])
+        card = card_of(r.text, "SY")
+    assert "pinned to its new identity" in text_of(r.text)
+    assert fresh in card and f"Pinned before {old}" in card
+    assert [e.outcome for e in events(iq, "partner.repin")] == ["denied", "allowed"]
