@@ -3,7 +3,8 @@
 Order for a secret: the ``--<kind>-stdin`` flag (one line read from standard input), then the
 environment variable, then a prompt through :mod:`getpass` only if standard input is a terminal;
 otherwise :class:`UsageError`. When a command reads two secrets from stdin (a key-file passphrase
-and a new user's password) the passphrase is the first line and the password the second.
+and a new user's password, or the key file's new passphrase) the passphrase is the first line and
+the other the second.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from clients.errors import UsageError
 
 PASSWORD_ENV = "LIAISON_PASSWORD"  # noqa: S105 - variable names, not secrets
 PASSPHRASE_ENV = "LIAISON_PASSPHRASE"  # noqa: S105
+NEW_PASSPHRASE_ENV = "LIAISON_NEW_PASSPHRASE"  # noqa: S105
 USER_ENV = "LIAISON_USER"
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from crypto.envelope import DEFAULT_MAX_LIFETIME
+from crypto.errors import KeyFileError
 from crypto.fingerprint import fingerprint as fingerprint_of
 from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
 from crypto.signing import SigningKey
@@ -292,3 +293,31 @@ def _set_state(session: Session, name: str, value: str) -> None:
         session.add(NodeState(name=name, value=value))
     else:
         state.value = value
+
+
+def change_passphrase(
+    settings: Settings, passphrase: str, new_passphrase: str, *, now: int,
+    kdf: KdfParams | None = None,
+) -> None:  # fmt: skip
+    """Encrypt the key file under ``new_passphrase`` (a fresh salt and nonce); its keys are
+    unchanged. A running ``serve`` keeps the old passphrase, so ``reload-keys`` refuses the file
+    until ``serve`` is restarted with the new one.
+
+    Raises:
+        KeyFileError: wrong passphrase, an unsafe key file, or an empty new passphrase.
+    """
+    keys = load_identity(settings.key_file, passphrase)
+    if not new_passphrase:
+        raise KeyFileError("the new passphrase is empty")
+    if new_passphrase == passphrase:
+        raise KeyFileError("the new passphrase is the old one")
+    db = open_database(settings.sqlalchemy_url)
+    try:
+        with db.write() as session:
+            audit.record(session, actor=Actor.system("console"), action="key.passphrase",
+                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC), object_type="key",
+                         reason="key file encrypted under a new passphrase; restart serve with "
+                                "it")  # fmt: skip
+            save_identity(keys, settings.key_file, new_passphrase, kdf)  # in the transaction
+    finally:
+        db.dispose()

@@ -1,5 +1,6 @@
 """``liaison node init|fingerprint|rotate-keys|rotate-token-key|rotate-data-key|
-retire-data-keys|data-keys|new-identity|reload-keys|info`` and ``liaison serve``: the node itself.
+retire-data-keys|data-keys|change-passphrase|new-identity|reload-keys|info`` and ``liaison
+serve``: the node itself.
 
 ``node info`` asks a running node over HTTP; the others act on a data dir through
 :mod:`clients.local`, imported inside the handlers so that the officer's commands never load the
@@ -19,13 +20,14 @@ from clients.cli.common import (
     add_command,
     emit,
     emit_json,
+    flag,
     kdf_memory_kib,
     node_url,
     opt,
     read_passphrase,
     require_data_dir,
 )
-from clients.passwords import PASSPHRASE_ENV, read_secret
+from clients.passwords import NEW_PASSPHRASE_ENV, PASSPHRASE_ENV, read_secret
 
 
 def register(top: Subcommands, shared: SharedOptions) -> None:
@@ -94,6 +96,19 @@ def register(top: Subcommands, shared: SharedOptions) -> None:
         node_data_keys,
         (shared.url, shared.json),
         help="which data keys seal what, and how far the re-seal has gone (admin)",
+    )
+    change = add_command(
+        cmds,
+        "change-passphrase",
+        node_change_passphrase,
+        (shared.data_dir, shared.passphrase, shared.kdf, shared.json),
+        help="encrypt the key file under a new passphrase (then restart serve with it)",
+    )
+    flag(
+        change,
+        "--new-passphrase-stdin",
+        action="store_true",
+        help="read the new passphrase from stdin (after the current one, if that is too)",
     )
     add_command(
         cmds,
@@ -283,6 +298,27 @@ def node_data_keys(args: argparse.Namespace, ctx: Context) -> int:
     ]))  # fmt: skip
     if status["reseal_done"] and len(status["held"]) > 1:
         emit("nothing stored needs the older keys: liaison node retire-data-keys --data-dir ...")
+    return 0
+
+
+def node_change_passphrase(args: argparse.Namespace, ctx: Context) -> int:
+    from clients import local
+
+    passphrase = read_passphrase(args)
+    new = read_secret(
+        "new-passphrase",
+        from_stdin=opt(args, "new_passphrase_stdin", False),
+        env_var=NEW_PASSPHRASE_ENV,
+        prompt="New key file passphrase",
+        confirm=True,
+    )
+    local.change_passphrase(require_data_dir(args), passphrase=passphrase, new_passphrase=new,
+                            kdf_memory_kib=opt(args, "kdf_memory_kib"))  # fmt: skip
+    if opt(args, "json"):
+        emit_json({"changed": True})
+        return 0
+    emit("the key file is encrypted under the new passphrase; restart liaison serve with it (a "
+         "running node holds the old one: reload-keys refuses the file until then)")  # fmt: skip
     return 0
 
 

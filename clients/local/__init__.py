@@ -19,6 +19,7 @@ errors are translated at this boundary (:func:`.boundary.translated`), with ``ra
 from clients.local.console import add_partner, add_user, fetch_key_document
 from clients.local.node import (
     change_data_keys,
+    change_passphrase,
     fingerprint,
     init,
     missing_policy,
@@ -32,6 +33,7 @@ __all__ = [
     "add_partner",
     "add_user",
     "change_data_keys",
+    "change_passphrase",
     "fetch_key_document",
     "fingerprint",
     "init",

@@ -238,3 +238,21 @@ def new_identity(
                      kdf=KdfParams(**cost) if cost else None)  # fmt: skip
     return {"fingerprint": done.fingerprint, "previous_fingerprint": done.previous_fingerprint,
             "key_serial": done.serial, "data_key": done.data_key}  # fmt: skip
+
+
+def change_passphrase(
+    data_dir: Path, *, passphrase: str, new_passphrase: str, kdf_memory_kib: int | None = None
+) -> None:
+    """Encrypt the key file under a new passphrase.
+
+    Raises:
+        LiaisonError: no node there, the key file cannot be opened, or the new passphrase is
+            empty or the old one.
+    """
+    from crypto.keys import KdfParams
+    from service.keyfile import change_passphrase as change
+
+    cost = cheap_cost(kdf_memory_kib)
+    with translated():
+        change(node_settings(data_dir), passphrase, new_passphrase, now=int(time.time()),
+               kdf=KdfParams(**cost) if cost else None)  # fmt: skip

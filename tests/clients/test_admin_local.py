@@ -425,3 +425,28 @@ def test_node_new_identity(cli, tmp_path):
     wrong = cli("node", "new-identity", "--data-dir", str(data_dir),
                 env={"LIAISON_PASSPHRASE": "wrong"})  # fmt: skip
     assert wrong.code != 0 and "passphrase" in wrong.err
+
+
+def test_node_change_passphrase(cli, tmp_path):
+    data_dir = tmp_path / "iq"
+    assert init(cli, data_dir, "--kdf-memory-kib", "8192").code == 0
+    fp = cli("node", "fingerprint", "--data-dir", str(data_dir), env=SECRET).out.strip()
+    new = {"LIAISON_NEW_PASSPHRASE": "a new fictional passphrase for the key file"}
+    done = cli("node", "change-passphrase", "--data-dir", str(data_dir), "--kdf-memory-kib",
+               "8192", env={**SECRET, **new})  # fmt: skip
+    assert done.code == 0, done.err
+    assert "restart liaison serve" in done.out
+    old = cli("node", "fingerprint", "--data-dir", str(data_dir), env=SECRET)
+    assert old.code != 0 and "passphrase" in old.err
+    renewed = {"LIAISON_PASSPHRASE": new["LIAISON_NEW_PASSPHRASE"]}
+    again = cli("node", "fingerprint", "--data-dir", str(data_dir), env=renewed)
+    assert again.code == 0 and again.out.strip() == fp  # the same keys
+    # Both from stdin: the current passphrase first, the new one second.
+    both = cli("node", "change-passphrase", "--data-dir", str(data_dir), "--passphrase-stdin",
+               "--new-passphrase-stdin", "--kdf-memory-kib", "8192",
+               stdin=new["LIAISON_NEW_PASSPHRASE"] + "\nthird fictional passphrase\n")  # fmt: skip
+    assert both.code == 0, both.err
+    same = cli("node", "change-passphrase", "--data-dir", str(data_dir), "--kdf-memory-kib",
+               "8192", env={"LIAISON_PASSPHRASE": "third fictional passphrase",
+                            "LIAISON_NEW_PASSPHRASE": "third fictional passphrase"})  # fmt: skip
+    assert same.code != 0 and "the old one" in same.err
