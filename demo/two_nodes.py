@@ -400,6 +400,34 @@ def run(root: Path, say: object = print, *, hold: Hold | None = None) -> dict[st
             f"officer's choice; delivered, acknowledged, and in SY's inbox")  # fmt: skip
         out("")
 
+        out("== IQ rotates the key that seals its stored reports, while serving ==")
+        rotated = iq.cli_json("node", "rotate-data-key", "--data-dir", str(iq.data_dir))
+        assert isinstance(rotated, dict)
+        reloaded = iq.cli_json("node", "reload-keys", user="admin")
+        assert isinstance(reloaded, dict) and rotated["data_key"] in reloaded["data_keys"]
+        began = time.monotonic()
+        while True:
+            keys = iq.cli_json("node", "data-keys", user="admin")
+            assert isinstance(keys, dict)
+            if keys["current"] == rotated["data_key"] and keys["reseal_done"]:
+                break
+            if time.monotonic() - began > 60:
+                raise DemoFailed(f"the re-seal under the new data key did not finish: {keys}")
+            time.sleep(0.3)
+        out(f"[IQ] new data key {rotated['data_key']}; the running node re-sealed "
+            f"{keys['resealed']} stored values under it in the background "
+            f"({time.monotonic() - began:.1f} s), no restart")  # fmt: skip
+        retired = iq.cli_json("node", "retire-data-keys", "--data-dir", str(iq.data_dir))
+        assert isinstance(retired, dict)
+        iq.cli("node", "reload-keys", user="admin")
+        inbox = iq.cli_json("inbox", user="officer")
+        assert isinstance(inbox, list) and inbox
+        iq.cli_json("inbox", "show", inbox[0]["id"], user="officer")  # still opens and verifies
+        gone = ", ".join(map(str, retired["retired"]))
+        out(f"[IQ] data key {gone} retired from the key file: a copy of the old database no "
+            f"longer opens with it; the inbox still reads")  # fmt: skip
+        out("")
+
         out("== The auditors review the access logs ==")
         events = {}
         for node in nodes:
