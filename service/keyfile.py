@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from crypto.envelope import DEFAULT_MAX_LIFETIME
 from crypto.errors import KeyFileError
 from crypto.fingerprint import fingerprint as fingerprint_of
-from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, NodeIdentity, load_identity, save_identity
+from crypto.keys import DEFAULT_KEM_LIFETIME, KdfParams, load_identity, save_identity
 from crypto.signing import SigningKey
 from service import audit
 from service.atrest import DataKey, Progress, data_key_secret_name, data_keys_in, generations_in_use
@@ -33,11 +34,45 @@ from service.auth import (
     TokenIssuer,
 )
 from service.bootstrap import SEALED_COLUMNS, open_database
-from service.db import Database
 from service.errors import Conflict
 from service.keyring import KEY_SERIAL, PREVIOUS_SIGNING_KEYS, previous_signing_keys
 from service.models import NodeState
 from service.settings import Settings
+
+
+@contextmanager
+def _recorded(settings: Settings) -> Iterator[Session]:
+    """A write transaction on the node's database, for the record of a key-file change: write
+    the key file inside it, so that a key file that fails to write leaves no record."""
+    db = open_database(settings.sqlalchemy_url)
+    try:
+        with db.write() as session:
+            yield session
+    finally:
+        db.dispose()
+
+
+def _record(session: Session, action: str, now: int, reason: str, *,
+            object_id: str | None = None, outcome: str = ALLOWED) -> None:  # fmt: skip
+    audit.record(session, actor=Actor.system("console"), action=action, outcome=outcome,
+                 at=datetime.fromtimestamp(now, UTC), object_type="key", object_id=object_id,
+                 reason=reason)  # fmt: skip
+
+
+def _set_state(session: Session, name: str, value: str) -> None:
+    state = session.get(NodeState, name, with_for_update=True)
+    if state is None:
+        session.add(NodeState(name=name, value=value))
+    else:
+        state.value = value
+
+
+def _raise_serial(session: Session) -> int:
+    """Raise the serial of the key document this node publishes; the new serial."""
+    state = session.get(NodeState, KEY_SERIAL, with_for_update=True)
+    serial = int(state.value) + 1 if state else 2
+    _set_state(session, KEY_SERIAL, str(serial))
+    return serial
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,31 +105,12 @@ def rotate_encryption_keys(
     keys = load_identity(settings.key_file, passphrase)
     new = keys.add_kem_key(now=now, lifetime=lifetime)
     destroyed = keys.destroy_kem_keys_before(now - DEFAULT_MAX_LIFETIME)
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            state = session.get(NodeState, KEY_SERIAL, with_for_update=True)
-            serial = int(state.value) + 1 if state else 2
-            if state is None:
-                session.add(NodeState(name=KEY_SERIAL, value=str(serial)))
-            else:
-                state.value = str(serial)
-            audit.record(
-                session,
-                actor=Actor.system("console"),
-                action="key.rotate",
-                outcome=ALLOWED,
-                at=datetime.fromtimestamp(now, UTC),
-                object_type="key",
-                object_id=new.kid,
+    with _recorded(settings) as session:
+        serial = _raise_serial(session)
+        _record(session, "key.rotate", now, object_id=new.kid,
                 reason=f"key document serial {serial}; encryption key {new.kid} until "
-                f"{new.not_after}; destroyed: {', '.join(destroyed) or 'none'}",
-            )
-            # The key file is replaced atomically inside the transaction: if writing it fails,
-            # the serial is not raised and nothing is recorded.
-            save_identity(keys, settings.key_file, passphrase, kdf)
-    finally:
-        db.dispose()
+                       f"{new.not_after}; destroyed: {', '.join(destroyed) or 'none'}")  # fmt: skip
+        save_identity(keys, settings.key_file, passphrase, kdf)
     return Rotation(new.kid, new.not_after, destroyed, serial)
 
 
@@ -115,17 +131,11 @@ def rotate_token_key(
     keys.secrets[TOKEN_SECRET_NAME] = os.urandom(32)
     keys.secrets[TOKEN_ROTATED_AT_NAME] = now.to_bytes(8, "big")
     kid = TokenIssuer(node_id=keys.node_id, key_seed=keys.secrets[TOKEN_SECRET_NAME], ttl=1).kid
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            audit.record(session, actor=Actor.system("console"), action="key.rotate_token",
-                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
-                         object_type="key", object_id=kid,
-                         reason="new token key; the previous one verifies tokens issued before "
-                                "now for one token lifetime")  # fmt: skip
-            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction, as above
-    finally:
-        db.dispose()
+    with _recorded(settings) as session:
+        _record(session, "key.rotate_token", now, object_id=kid,
+                reason="new token key; the previous one verifies tokens issued before now for "
+                       "one token lifetime")  # fmt: skip
+        save_identity(keys, settings.key_file, passphrase, kdf)
     return kid
 
 
@@ -153,18 +163,12 @@ def rotate_data_key(
     held = data_keys_in(keys.secrets)
     generation = max(held) + 1
     keys.secrets[data_key_secret_name(generation)] = DataKey.generate()
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            audit.record(session, actor=Actor.system("console"), action="key.rotate_data",
-                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
-                         object_type="key", object_id=f"data-key-{generation}",
-                         reason=f"new data key {generation}; stored values sealed by "
-                                f"{', '.join(map(str, sorted(held)))} are re-sealed once serve "
-                                "reloads its keys")  # fmt: skip
-            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction, as above
-    finally:
-        db.dispose()
+    with _recorded(settings) as session:
+        _record(session, "key.rotate_data", now, object_id=f"data-key-{generation}",
+                reason=f"new data key {generation}; stored values sealed by "
+                       f"{', '.join(map(str, sorted(held)))} are re-sealed once serve reloads "
+                       "its keys")  # fmt: skip
+        save_identity(keys, settings.key_file, passphrase, kdf)
     return DataKeyChange(generation, sorted(data_keys_in(keys.secrets)), [])
 
 
@@ -189,45 +193,38 @@ def retire_data_keys(
     if not older:
         raise Conflict(f"nothing to retire: the key file holds only data key {newest}",
                        code="nothing_to_retire")  # fmt: skip
-    db = open_database(settings.sqlalchemy_url)
     try:
-        try:
-            _retire(db, keys, newest, older, now,
-                    lambda: save_identity(keys, settings.key_file, passphrase, kdf))  # fmt: skip
-        except Conflict as exc:
-            with db.write() as session:
-                audit.record(session, actor=Actor.system("console"), action="key.retire_data",
-                             outcome=DENIED, at=datetime.fromtimestamp(now, UTC),
-                             object_type="key", reason=exc.detail)  # fmt: skip
-            raise
-    finally:
-        db.dispose()
+        with _recorded(settings) as session:
+            _check_retirable(session, newest)
+            for generation in older:
+                del keys.secrets[data_key_secret_name(generation)]
+            _record(session, "key.retire_data", now, object_id=f"data-key-{newest}",
+                    reason=f"retired data keys {', '.join(map(str, older))}: nothing stored "
+                           f"needs them; {newest} is the only one")  # fmt: skip
+            save_identity(keys, settings.key_file, passphrase, kdf)
+    except Conflict as exc:  # the refusal is recorded in a transaction of its own
+        with _recorded(settings) as session:
+            _record(session, "key.retire_data", now, exc.detail, outcome=DENIED)
+        raise
     return DataKeyChange(newest, [newest], older)
 
 
-def _retire(
-    db: Database, keys: NodeIdentity, newest: int, older: list[int], now: int,
-    save: Callable[[], None],
-) -> None:  # fmt: skip
-    with db.write() as session:
-        progress = Progress.load(session, lock=True)
-        counts = generations_in_use(session, SEALED_COLUMNS)
-        waiting = {g: n for g, n in counts.items() if g != newest}
-        finished = progress is not None and progress.generation == newest and progress.done
-        if waiting or not finished:
-            left = ", ".join(f"{n} under data key {g}" for g, n in sorted(waiting.items()))
-            why = (f"stored values still need them ({left})" if waiting else
-                   f"the running node has not finished re-sealing under data key {newest} "
-                   "(reload its keys, then see liaison node data-keys)")  # fmt: skip
-            raise Conflict(f"data keys not retired: {why}", code="data_keys_in_use")
-        for generation in older:
-            del keys.secrets[data_key_secret_name(generation)]
-        audit.record(session, actor=Actor.system("console"), action="key.retire_data",
-                     outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
-                     object_type="key", object_id=f"data-key-{newest}",
-                     reason=f"retired data keys {', '.join(map(str, older))}: nothing stored "
-                            f"needs them; {newest} is the only one")  # fmt: skip
-        save()  # in the transaction: if writing the key file fails, nothing is recorded
+def _check_retirable(session: Session, newest: int) -> None:
+    """
+    Raises:
+        Conflict: a stored value needs an older key, or the running node has not finished
+            re-sealing under ``newest`` (``data_keys_in_use``).
+    """
+    progress = Progress.load(session, lock=True)
+    waiting = {g: n for g, n in generations_in_use(session, SEALED_COLUMNS).items()
+               if g != newest}  # fmt: skip
+    finished = progress is not None and progress.generation == newest and progress.done
+    if waiting or not finished:
+        left = ", ".join(f"{n} under data key {g}" for g, n in sorted(waiting.items()))
+        why = (f"stored values still need them ({left})" if waiting else
+               f"the running node has not finished re-sealing under data key {newest} "
+               "(reload its keys, then see liaison node data-keys)")  # fmt: skip
+        raise Conflict(f"data keys not retired: {why}", code="data_keys_in_use")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,35 +261,18 @@ def new_identity(
     generation = max(data_keys_in(keys.secrets)) + 1
     keys.secrets[data_key_secret_name(generation)] = DataKey.generate()
     fingerprint = fingerprint_of(keys.signing.public)
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            previous = previous_signing_keys(session)
-            previous.append({"key": old.to_json(), "key_id": old.key_id,
-                             "fingerprint": fingerprint_of(old), "retired_at": now})  # fmt: skip
-            _set_state(session, PREVIOUS_SIGNING_KEYS, json.dumps(previous))
-            state = session.get(NodeState, KEY_SERIAL)
-            serial = int(state.value) + 1 if state else 2
-            _set_state(session, KEY_SERIAL, str(serial))
-            audit.record(session, actor=Actor.system("console"), action="key.new_identity",
-                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC),
-                         object_type="key", object_id=keys.signing.public.key_id,
-                         reason=f"fingerprint {fingerprint_of(old)} replaced by {fingerprint}; "
-                                f"encryption keys destroyed: {', '.join(destroyed) or 'none'}; "
-                                f"new token key; new data key {generation}; key document "
-                                f"serial {serial}")  # fmt: skip
-            save_identity(keys, settings.key_file, passphrase, kdf)  # in the transaction
-    finally:
-        db.dispose()
+    with _recorded(settings) as session:
+        previous = previous_signing_keys(session)
+        previous.append({"key": old.to_json(), "key_id": old.key_id,
+                         "fingerprint": fingerprint_of(old), "retired_at": now})  # fmt: skip
+        _set_state(session, PREVIOUS_SIGNING_KEYS, json.dumps(previous))
+        serial = _raise_serial(session)
+        _record(session, "key.new_identity", now, object_id=keys.signing.public.key_id,
+                reason=f"fingerprint {fingerprint_of(old)} replaced by {fingerprint}; "
+                       f"encryption keys destroyed: {', '.join(destroyed) or 'none'}; new token "
+                       f"key; new data key {generation}; key document serial {serial}")  # fmt: skip
+        save_identity(keys, settings.key_file, passphrase, kdf)
     return NewIdentity(fingerprint, fingerprint_of(old), serial, generation)
-
-
-def _set_state(session: Session, name: str, value: str) -> None:
-    state = session.get(NodeState, name, with_for_update=True)
-    if state is None:
-        session.add(NodeState(name=name, value=value))
-    else:
-        state.value = value
 
 
 def change_passphrase(
@@ -311,13 +291,11 @@ def change_passphrase(
         raise KeyFileError("the new passphrase is empty")
     if new_passphrase == passphrase:
         raise KeyFileError("the new passphrase is the old one")
-    db = open_database(settings.sqlalchemy_url)
-    try:
-        with db.write() as session:
-            audit.record(session, actor=Actor.system("console"), action="key.passphrase",
-                         outcome=ALLOWED, at=datetime.fromtimestamp(now, UTC), object_type="key",
-                         reason="key file encrypted under a new passphrase; restart serve with "
-                                "it")  # fmt: skip
-            save_identity(keys, settings.key_file, new_passphrase, kdf)  # in the transaction
-    finally:
-        db.dispose()
+    with _recorded(settings) as session:
+        _record(
+            session,
+            "key.passphrase",
+            now,
+            "key file encrypted under a new passphrase; restart serve with it",
+        )
+        save_identity(keys, settings.key_file, new_passphrase, kdf)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,7 +28,7 @@ from service.auth import PasswordPolicy
 from service.bootstrap import add_local_user, init_node, open_node
 from service.exchange import Worker
 from service.node import Node
-from service.settings import load_settings
+from service.settings import Settings, load_settings
 from tests.policyfiles import write_open_policies
 
 FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8 * 1024)
@@ -179,6 +180,16 @@ def make_node(
     settings = load_settings(tmp / node_id)
     if policies:
         write_open_policies(settings.policies_path, node_id)
+    node, app = _serve(settings, clock, network, host)
+    test_node = TestNode(node=node, host=host, network=network)
+    test_node.app = app  # type: ignore[attr-defined]
+    for username, role in (("admin", "admin"), ("officer", "officer"), ("auditor", "auditor")):
+        test_node.add_user(username, role)
+    return test_node
+
+
+def _serve(settings: Settings, clock: Clock, network: Network, host: str) -> tuple[Node, Any]:
+    """Open the node of ``settings`` and put its app on ``network`` at ``host``."""
     holder: dict[str, Node] = {}
     node = open_node(
         settings,
@@ -188,32 +199,21 @@ def make_node(
         http_client=lambda: httpx.AsyncClient(transport=network.sent_by(holder), timeout=10),
     )
     holder["node"] = node
-    test_node = TestNode(node=node, host=host, network=network)
-    test_node.app = create_app(node)  # type: ignore[attr-defined]
-    network.apps[host] = httpx.ASGITransport(app=test_node.app)  # type: ignore[attr-defined]
-    for username, role in (("admin", "admin"), ("officer", "officer"), ("auditor", "auditor")):
-        test_node.add_user(username, role)
-    return test_node
+    app = create_app(node)
+    network.apps[host] = httpx.ASGITransport(app=app)
+    return node, app
 
 
 def restart(test_node: TestNode) -> None:
     """Stop and start ``test_node`` in place, as ``liaison serve`` would be restarted: its key
     file and database read again (after an offline command changed them)."""
     old = test_node.node
-    holder: dict[str, Node] = {}
-    network = test_node.network
-    node = open_node(
-        old.settings,
-        PASSPHRASE,
-        clock=old.clock,
-        password_policy=FAST_PASSWORDS,
-        http_client=lambda: httpx.AsyncClient(transport=network.sent_by(holder), timeout=10),
+    clock = old.clock
+    assert isinstance(clock, Clock)
+    test_node.node, test_node.app = _serve(  # type: ignore[attr-defined]
+        old.settings, clock, test_node.network, test_node.host
     )
-    holder["node"] = node
     old.db.dispose()
-    test_node.node = node
-    test_node.app = create_app(node)  # type: ignore[attr-defined]
-    network.apps[test_node.host] = httpx.ASGITransport(app=test_node.app)  # type: ignore[attr-defined]
 
 
 async def pin_each_other(a: TestNode, b: TestNode) -> None:

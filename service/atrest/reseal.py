@@ -178,17 +178,23 @@ class Resealer:
         self.db, self.keys, self.columns = db, keys, tuple(columns)
         self.finished, self.batch = finished, batch
         self.stopping = threading.Event()
+        self._done_with: int | None = None
+        """The generation this process saw the walk end for: no transaction until another."""
 
     def run_once(self) -> int:
         """One batch; returns how many values it re-sealed (0: nothing left to do)."""
         keys = self.keys()
+        if self._done_with == keys.current:
+            return 0
         with self.db.write() as session:
             progress = Progress.load(session, lock=True)
             if progress is None or progress.generation != keys.current:
                 if progress is None and keys.generations == [keys.current] == [1]:
-                    return 0  # never rotated: every value is under generation 1 already
+                    self._done_with = keys.current  # never rotated: all under generation 1
+                    return 0
                 progress = Progress(keys.current)
             if progress.done:
+                self._done_with = keys.current
                 return 0
             count = 0
             while not progress.done and count == 0:
@@ -205,6 +211,8 @@ class Resealer:
                 log.info("re-sealed %d values under data key %d", progress.resealed, keys.current)
                 if self.finished is not None:
                     self.finished(session, keys.current, progress.resealed)
+        if progress.done:  # committed: this process need not look again
+            self._done_with = keys.current
         return count
 
     def run(self, wakeup: threading.Event, interval: float = 60.0) -> None:

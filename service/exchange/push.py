@@ -224,7 +224,7 @@ class Pusher:
                 return _Outcome("retry", f"invalid receipt: {answer.failure.diagnostics()}")
             return _Outcome("ack", answer=answer)
         reason = answer.reason
-        if _final(answer.status, reason):
+        if _final(answer.status, answer.code):
             # Give up only on a refusal the partner signed: an unsigned one may come from a
             # proxy, or from anyone on the path who wants us to stop trying.
             if answer.failure is not None:
@@ -344,15 +344,15 @@ def _result_outcome(result: dict[str, Any]) -> _Outcome:
     if not isinstance(status, int) or isinstance(status, bool):
         return _Outcome("retry", "invalid batch answer: a result with neither receipt nor status")
     reason = f"HTTP {status} {result.get('code')}: {result.get('detail', '')}".rstrip(": ")[:2000]
-    if _final(status, reason):
+    if _final(status, result.get("code")):
         return _Outcome("refuse", reason)
     return _Outcome("retry", reason)
 
 
-def _final(status: int, reason: str) -> bool:
+def _final(status: int, code: object) -> bool:
     """A refusal to give up on: a 4xx other than the retryable ones, and other than a sequence
     number taken by another message (only a forgery under our keys does that: it is free again
     once the partner has re-pinned us, docs/protocol.md K8)."""
-    if f" {SEQ_TAKEN}:" in reason:
+    if code == SEQ_TAKEN:
         return False
     return 400 <= status < 500 and status not in _RETRYABLE_STATUS

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.audit import ALLOWED, Actor, record, refusal_recorded
 from service.errors import Conflict
+from service.exchange import outbox
 from service.identity import get_partner
 from service.models import Delivery, Partner
 from service.node import Node
@@ -59,7 +60,7 @@ def remove_partner(session: Session, node: Node, node_id: str, *, actor: Actor) 
         delivery.state = DeliveryState.WITHHELD
         maybe = " (it may have received it: no receipt came)" if sent else ""
         delivery.last_error = f"partner {node_id} was removed{maybe}"
-        delivery.lease_owner = delivery.lease_until = None
+        outbox.release(delivery)
     record(session, actor=actor, action="partner.remove", outcome=ALLOWED, at=now,
            object_type="partner", object_id=partner.node_id,
            reason=f"{len(withdrawn)} deliveries withdrawn; records kept")  # fmt: skip

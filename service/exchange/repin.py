@@ -31,11 +31,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto.envelope import parse_header
-from crypto.fingerprint import fingerprint as fingerprint_of
 from service.audit import ALLOWED, Actor, record, refusal_recorded
 from service.errors import Conflict
 from service.exchange.ingest import advance_cursor
-from service.identity import get_partner, verified_document
+from service.identity import get_partner, pin_to, verified_document
 from service.models import Delivery, Inbound, Partner, PartnerKey
 from service.node import Node
 from service.reports import PENDING
@@ -85,14 +84,7 @@ def repin_partner(
         ml_dsa_65_key=partner.ml_dsa_65_key, pinned_at=partner.repinned_at or partner.added_at,
         unpinned_at=now, compromised_since=partner.compromised_since,
     ))  # fmt: skip
-    partner.fingerprint = fingerprint_of(verified.signing_key)
-    partner.signing_key_id = verified.signing_key.key_id
-    partner.ed25519_key = verified.signing_key.ed25519
-    partner.ml_dsa_65_key = verified.signing_key.ml_dsa_65
-    partner.key_document = verified.raw
-    partner.key_serial = verified.serial  # re-based: the thief's serials do not count
-    partner.keys_fetched_at = now
-    partner.endpoint = url.rstrip("/")
+    pin_to(partner, verified, url, now)  # the serial re-based: the thief's do not count
     partner.repinned_at = now
     partner.removed_at = None
     distrusted = _distrust(session, node, partner, old_key) if partner.compromised_since else []

@@ -95,17 +95,28 @@ class PartnerAnswer:
         """A one-line reason from a problem+json answer (or its status)."""
         return problem_reason(self.status, self.body)
 
+    @property
+    def code(self) -> str | None:
+        """The ``code`` of a problem+json answer (None: not a problem, or none given)."""
+        code = _problem(self.body).get("code")
+        return code if isinstance(code, str) else None
+
+
+def _problem(body: bytes) -> dict[str, Any]:
+    """A problem+json body's members ({} when it is not one)."""
+    try:
+        problem = parse_strict(body, max_bytes=64 * 1024)
+    except CryptoError:
+        return {}
+    return problem if isinstance(problem, dict) else {}
+
 
 def problem_reason(status: int, body: bytes) -> str:
     """``HTTP <status> <code>: <detail>`` from a problem+json body, or ``HTTP <status>``."""
-    try:
-        problem = parse_strict(body, max_bytes=64 * 1024)
-        if isinstance(problem, dict):
-            code, detail = problem.get("code"), problem.get("detail")
-            if code or detail:
-                return f"HTTP {status} {code}: {detail}"[:2000]
-    except CryptoError:
-        pass
+    problem = _problem(body)
+    code, detail = problem.get("code"), problem.get("detail")
+    if code or detail:
+        return f"HTTP {status} {code}: {detail}"[:2000]
     return f"HTTP {status}"
 
 

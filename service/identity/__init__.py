@@ -31,6 +31,7 @@ from service.identity.partners import (
     add_partner,
     get_partner,
     list_partners,
+    pin_to,
     update_key_document,
     verified_document,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "login_delay",
     "open_session",
     "parse_clearance",
+    "pin_to",
     "reload_keys",
     "resume_session",
     "revoke_integration",

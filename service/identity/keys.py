@@ -95,7 +95,7 @@ def data_key_status(session: Session, node: Node) -> DataKeyStatus:
     keys = node.data_key
     progress = Progress.load(session)
     in_use = generations_in_use(session, node.sealed_columns)
-    ours = progress is not None and progress.generation == keys.current
-    done = (ours and progress is not None and progress.done) or set(in_use) <= {keys.current}
+    ours = progress if progress is not None and progress.generation == keys.current else None
+    done = (ours is not None and ours.done) or set(in_use) <= {keys.current}
     return DataKeyStatus(keys.current, keys.generations, in_use,
-                         progress.resealed if ours and progress else 0, done)  # fmt: skip
+                         ours.resealed if ours is not None else 0, done)  # fmt: skip

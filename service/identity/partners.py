@@ -9,6 +9,8 @@ keys and the verified documents.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -53,20 +55,8 @@ def add_partner(
         )
     verified = verified_document(node_id, url, fingerprint, document)
     now = node.utcnow()
-    partner = Partner(
-        node_id=node_id,
-        name=name,
-        endpoint=url.rstrip("/"),
-        fingerprint=fingerprint_of(verified.signing_key),
-        signing_key_id=verified.signing_key.key_id,
-        ed25519_key=verified.signing_key.ed25519,
-        ml_dsa_65_key=verified.signing_key.ml_dsa_65,
-        key_document=verified.raw,
-        key_serial=verified.serial,
-        next_seq=1,
-        added_at=now,
-        keys_fetched_at=now,
-    )
+    partner = Partner(node_id=node_id, name=name, next_seq=1, added_at=now)
+    pin_to(partner, verified, url, now)
     session.add(partner)
     try:
         session.flush()
@@ -83,6 +73,19 @@ def add_partner(
         reason=f"pinned fingerprint {partner.fingerprint}",
     )
     return partner
+
+
+def pin_to(partner: Partner, verified: VerifiedKeyDocument, url: str, now: datetime) -> None:
+    """Pin ``partner`` to the keys of ``verified`` (fetched from ``url``), its serial as the
+    high-water mark from now on (``add_partner``, and ``service.exchange.repin``)."""
+    partner.fingerprint = fingerprint_of(verified.signing_key)
+    partner.signing_key_id = verified.signing_key.key_id
+    partner.ed25519_key = verified.signing_key.ed25519
+    partner.ml_dsa_65_key = verified.signing_key.ml_dsa_65
+    partner.key_document = verified.raw
+    partner.key_serial = verified.serial
+    partner.endpoint = url.rstrip("/")
+    partner.keys_fetched_at = now
 
 
 def verified_document(
